@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pool.h — the memory pool as libtierpager sees it.
+ *
+ * A pool is one or more memory servers (tier-memsrv) reached through one
+ * transport each: RDMA verbs ("rdma://HOST:PORT"), TCP ("tcp://HOST:PORT"),
+ * shared memory ("shm:PATH"), or an in-process region for tests ("mem:SIZE").
+ * On connecting, a client leases a number of page-sized slots from each
+ * server; the client decides which page lives in which slot (the slot
+ * allocator below), so a page read or write names a slot, never a server
+ * address. Several servers form one slot space: slots are spread over them.
+ *
+ * Every function returns 0 or a negative errno. All functions are safe to
+ * call from several threads at once. Buffers passed to read/write must lie
+ * in memory registered with tier_pool_reg_buf() (RDMA needs it; the other
+ * transports accept any buffer, but callers must not depend on that).
+ */
+#ifndef TIERD_POOL_H
+#define TIERD_POOL_H
+
+#ifdef __BPF__
+#error "pool.h is for user space only"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TIER_PAGE_SIZE 4096u
+
+/* One page of a batched transfer: pool slot <-> local buffer. */
+struct tier_pool_iov {
+	uint64_t slot;
+	void *buf;
+};
+
+struct tier_pool_conn; /* one server, one transport; defined by the transport */
+
+/*
+ * A transport. Implementations: pool_rdma.c, pool_tcp.c, pool_shm.c,
+ * pool_mem.c. open() leases @want_slots slots (the server may grant fewer,
+ * but at least one) and reports the grant in *@granted_slots. read() and
+ * write() move whole pages; slots are relative to this connection's lease.
+ * A transport retries transient failures itself (reconnecting and
+ * reclaiming its lease) until its deadline, then fails with -ETIMEDOUT or
+ * -ECONNRESET: never with a partial or zero-filled page reported as success.
+ */
+struct tier_pool_ops {
+	const char *scheme; /* "rdma", "tcp", "shm", "mem" */
+	int (*open)(const char *uri, uint64_t want_slots, struct tier_pool_conn **connp,
+		    uint64_t *granted_slots);
+	int (*read)(struct tier_pool_conn *conn, const struct tier_pool_iov *iov, unsigned int nr);
+	int (*write)(struct tier_pool_conn *conn, const struct tier_pool_iov *iov, unsigned int nr);
+	int (*reg_buf)(struct tier_pool_conn *conn, void *buf, size_t len); /* may be NULL */
+	void (*close)(struct tier_pool_conn *conn);
+};
+
+struct tier_pool;
+
+/*
+ * Open a pool over @uris: one URI or a comma-separated list, leasing about
+ * @want_bytes in total, spread over the servers. Errors name the URI.
+ */
+int tier_pool_open(const char *uris, uint64_t want_bytes, struct tier_pool **poolp);
+void tier_pool_close(struct tier_pool *pool);
+
+uint64_t tier_pool_nr_slots(const struct tier_pool *pool);
+uint64_t tier_pool_nr_free_slots(const struct tier_pool *pool);
+
+/* Slot allocation: -ENOSPC when the pool is full. */
+int tier_pool_alloc_slot(struct tier_pool *pool, uint64_t *slot);
+void tier_pool_free_slot(struct tier_pool *pool, uint64_t slot);
+
+int tier_pool_reg_buf(struct tier_pool *pool, void *buf, size_t len);
+
+/* Batched page transfers; @iov may name slots on different servers. */
+int tier_pool_read(struct tier_pool *pool, const struct tier_pool_iov *iov, unsigned int nr);
+int tier_pool_write(struct tier_pool *pool, const struct tier_pool_iov *iov, unsigned int nr);
+
+/* The last error's explanation, for logs ("tcp://10.0.0.2:7471: connect: ..."). */
+const char *tier_pool_strerror(const struct tier_pool *pool);
+
+#endif /* TIERD_POOL_H */

@@ -76,7 +76,12 @@ int tier_pool_reg_buf(struct tier_pool *pool, void *buf, size_t len);
 int tier_pool_read(struct tier_pool *pool, const struct tier_pool_iov *iov, unsigned int nr);
 int tier_pool_write(struct tier_pool *pool, const struct tier_pool_iov *iov, unsigned int nr);
 
-/* The last error's explanation, for logs ("tcp://10.0.0.2:7471: connect: ..."). */
+/*
+ * The last error's explanation, for logs ("tcp://10.0.0.2:7471: connect: ...").
+ * After tier_pool_open() failed (no pool yet), pass NULL: the calling
+ * thread's last open error. The string stays valid until the calling
+ * thread's next call.
+ */
 const char *tier_pool_strerror(const struct tier_pool *pool);
 
 #endif /* TIERD_POOL_H */

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pool_internal.h — what pool.c, the transports, tier-memsrv and the unit
+ * tests share, but libtierpager's users need not see: URI and size parsing,
+ * the per-thread error message a transport leaves for pool.c to prefix with
+ * its URI, the transports' ops tables, and the request timeout.
+ */
+#ifndef TIERD_POOL_INTERNAL_H
+#define TIERD_POOL_INTERNAL_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "tierd/pool.h"
+#include "tierd/pool_proto.h"
+
+enum tier_pool_scheme {
+	TIER_POOL_TCP,
+	TIER_POOL_RDMA,
+	TIER_POOL_SHM,
+	TIER_POOL_MEM,
+};
+
+/* One parsed pool URI. host/port for tcp and rdma, path for shm, size for mem. */
+struct tier_pool_uri {
+	enum tier_pool_scheme scheme;
+	char host[256];
+	char port[8];
+	char path[PATH_MAX];
+	uint64_t size_bytes;
+};
+
+/*
+ * Parse one URI (no commas). On error returns -EINVAL and writes a message
+ * that names the URI and says what was expected into @err.
+ */
+int tier_pool_parse_uri(const char *uri, struct tier_pool_uri *out, char *err, size_t err_len);
+
+/* "4096", "64K", "8M", "2G", "1T" (binary units) -> bytes; -EINVAL/-ERANGE. */
+int tier_parse_size(const char *s, uint64_t *bytes);
+
+/*
+ * A transport that fails says why here (per thread); pool.c prefixes the
+ * URI and the operation. Not for the fault path's success case: only set
+ * on failure.
+ */
+void tier_pool_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tier_pool_clear_error(void);
+const char *tier_pool_thread_error(void); /* "" if none */
+
+/*
+ * How long a transport keeps retrying one request (reconnecting and
+ * reclaiming its lease) before it fails: TIERD_POOL_TIMEOUT_MS, default
+ * 30000. Generous on purpose: a slow client that gives up early and comes
+ * back after the server's lease grace has expired loses its pages.
+ */
+int tier_pool_timeout_ms(void);
+
+extern const struct tier_pool_ops tier_pool_mem_ops;
+extern const struct tier_pool_ops tier_pool_shm_ops;
+extern const struct tier_pool_ops tier_pool_tcp_ops;
+extern const struct tier_pool_ops tier_pool_rdma_ops;
+
+/*
+ * Server statistics, asked of a tcp:// or shm: server (shm asks PATH.sock).
+ * For tests and tools; not on any data path.
+ */
+int tier_pool_server_stat(const char *uri, struct tier_proto_stat_reply *out);
+
+/*
+ * Test hook: make every connection of @pool fail its next request as if the
+ * network had dropped it (tcp: shutdown() of the socket), so that the
+ * transport's reconnect-and-reclaim path runs. Returns how many were dropped.
+ */
+int tier_pool_debug_drop(struct tier_pool *pool);
+
+/* Per-transport part of the hook above; 0 if the transport has nothing to drop. */
+int tier_pool_tcp_debug_drop(struct tier_pool_conn *conn);
+
+#endif /* TIERD_POOL_INTERNAL_H */

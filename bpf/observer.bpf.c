@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * observer.bpf.c — what tierd sees of its workloads' memory.
+ *
+ * Design. These programs observe; they decide nothing. They run on the
+ * hottest paths of the kernel (every user page fault of the machine), so:
+ *
+ *  - The cgroup filter is a hash map of attached cgroup ids ("attached"),
+ *    so attaching is a map update, never a reload. A task counts toward the
+ *    deepest attached cgroup among its cgroup2 ancestors. Walking the
+ *    ancestors on every fault would be too slow, so the answer is cached
+ *    per current cgroup id in an LRU map, stamped with attach_generation,
+ *    which tierd bumps on every attach/detach: a stale entry is recomputed.
+ *    (bpf_get_current_ancestor_cgroup_id() would be simpler but is not
+ *    offered to tracepoint programs on every kernel we support.)
+ *  - Counters are exact and live in "cgroup_stats" (key: attached cgroup
+ *    id), updated atomically; descendants aggregate into their attached
+ *    ancestor. tierd creates the entry on attach and deletes it on detach.
+ *  - Records go to one ring buffer, always submitted with
+ *    BPF_RB_NO_WAKEUP: tierd drains it on a timer. Waking the consumer per
+ *    event costs more than the fault itself. A full ring is counted
+ *    (records_dropped), never silent; fault records can be sampled 1-in-N
+ *    (sample_every) while the counters stay exact.
+ *  - Migrations: migrate:mm_migrate_pages runs in whoever migrates (tierd,
+ *    kswapd, the faulting task), so it cannot say whose pages moved or in
+ *    which direction. Where fentry works, tierd_migrate hooks
+ *    folio_migrate_flags(new, old), called once per migrated folio: the
+ *    owner is the old folio's memcg, the nodes come from the folios' flags
+ *    (nid in the top NODES_SHIFT bits with SPARSEMEM_VMEMMAP; tierd computes
+ *    nid_shift from the kernel's BTF) and the direction from "node_tier",
+ *    the ranks tierd derived from the memory tiers. tierd_mig_tp counts
+ *    successes and failures by the migrating task's cgroup either way.
+ *  - DAMON region reports are forwarded when the kernel has the tracepoint;
+ *    tierd turns the program off (autoload) where it does not.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "tierd/events.h"
+#include "observer.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by tierd before load. */
+const volatile __u32 sample_every = 1;	/* record 1 fault in N (counters exact) */
+const volatile __u32 nid_shift = 54;	/* 64 - NODES_SHIFT */
+const volatile __u32 nid_mask = 1023;	/* MAX_NUMNODES - 1 */
+
+/* Written by tierd through the mmap'ed .bss; read here. */
+volatile __u64 attach_generation;
+
+/* Global counters, read by tierd through the mmap'ed .bss. */
+__u64 nr_records_dropped;	/* every record lost to a full ring */
+__u64 nr_migrate_unattributed;	/* migrated folios of no attached cgroup */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);	/* attached cgroup id */
+	__type(value, __u64);	/* unused (attach time) */
+} attached SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct tierd_cgroup_stats);
+} cgroup_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);	/* current cgroup id */
+	__type(value, struct tierd_cgroup_cache_val);
+} cgroup_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TIERD_MAX_NODES);
+	__type(key, __u32);	/* NUMA node id */
+	__type(value, __u32);	/* rank: lower is faster; TIERD_RANK_UNKNOWN */
+} node_tier SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sample_ctr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+/* The deepest attached ancestor (or self) of cgrp, or 0. */
+static __always_inline __u64 walk_ancestors(struct cgroup *cgrp)
+{
+	int level = BPF_CORE_READ(cgrp, level);
+	int i;
+
+	for (i = TIERD_MAX_CGROUP_LEVEL - 1; i >= 0; i--) {
+		struct cgroup *anc = NULL;
+		__u64 id;
+
+		if (i > level)
+			continue;
+		bpf_core_read(&anc, sizeof(anc), &cgrp->ancestors[i]);
+		if (!anc)
+			continue;
+		id = BPF_CORE_READ(anc, kn, id);
+		if (bpf_map_lookup_elem(&attached, &id))
+			return id;
+	}
+	return 0;
+}
+
+/* The attached cgroup that cgroup cgrp (id cgid) counts toward, or 0. */
+static __always_inline __u64 attached_root(__u64 cgid, struct cgroup *cgrp)
+{
+	struct tierd_cgroup_cache_val *c, nc;
+	__u64 gen = attach_generation;
+
+	c = bpf_map_lookup_elem(&cgroup_cache, &cgid);
+	if (c && c->generation == gen)
+		return c->attached_id;
+	if (!cgrp) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	}
+	nc.attached_id = cgrp ? walk_ancestors(cgrp) : 0;
+	nc.generation = gen;
+	bpf_map_update_elem(&cgroup_cache, &cgid, &nc, BPF_ANY);
+	return nc.attached_id;
+}
+
+static __always_inline void count_dropped(struct tierd_cgroup_stats *st)
+{
+	__sync_fetch_and_add(&nr_records_dropped, 1);
+	if (st)
+		__sync_fetch_and_add(&st->records_dropped, 1);
+}
+
+SEC("tracepoint/exceptions/page_fault_user")
+int tierd_fault(struct tierd_page_fault_ctx *ctx)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	struct tierd_cgroup_stats *st;
+	struct tierd_fault_rec *r;
+	__u64 root, pid_tgid;
+	__u32 zero = 0, *ctr;
+
+	root = attached_root(cgid, NULL);
+	if (!root)
+		return 0;
+	st = bpf_map_lookup_elem(&cgroup_stats, &root);
+	if (!st)
+		return 0; /* detached a moment ago */
+	__sync_fetch_and_add(&st->faults, 1);
+
+	if (sample_every > 1) {
+		ctr = bpf_map_lookup_elem(&sample_ctr, &zero);
+		if (ctr && ++*ctr < sample_every) {
+			__sync_fetch_and_add(&st->faults_sampled_out, 1);
+			return 0;
+		}
+		if (ctr)
+			*ctr = 0;
+	}
+
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_dropped(st);
+		return 0;
+	}
+	pid_tgid = bpf_get_current_pid_tgid();
+	r->hdr.type = TIERD_REC_FAULT;
+	r->hdr.cpu = bpf_get_smp_processor_id();
+	r->hdr.ts_ns = bpf_ktime_get_ns();
+	r->cgroup_id = root;
+	r->pid = pid_tgid >> 32;
+	r->tid = (__u32)pid_tgid;
+	r->address = ctx->address;
+	r->ip = ctx->ip;
+	r->error_code = ctx->error_code;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+static __always_inline __u32 rank_of(__u32 nid)
+{
+	__u32 *rank = bpf_map_lookup_elem(&node_tier, &nid);
+
+	return rank ? *rank : TIERD_RANK_UNKNOWN;
+}
+
+SEC("fentry/folio_migrate_flags")
+int BPF_PROG(tierd_migrate, struct folio *newfolio, struct folio *folio)
+{
+	__u64 new_flags = tierd_folio_flags(newfolio);
+	__u64 old_flags = tierd_folio_flags(folio);
+	__u32 src = (old_flags >> nid_shift) & nid_mask;
+	__u32 dst = (new_flags >> nid_shift) & nid_mask;
+	__u32 src_rank, dst_rank, dir, nr;
+	struct tierd_cgroup_stats *st;
+	struct tierd_migrate_rec *r;
+	struct mem_cgroup *memcg;
+	struct cgroup *cgrp;
+	__u64 memcg_data, cgid, root;
+
+	if (src == dst)
+		return 0;
+	/* The old folio still carries the charge: on 6.1 the new one is only
+	 * charged at the end of folio_migrate_flags (mem_cgroup_migrate).
+	 * The low bits of memcg_data are flags (MEMCG_DATA_*). */
+	memcg_data = BPF_CORE_READ(folio, memcg_data);
+	memcg = (struct mem_cgroup *)(memcg_data & ~3ULL);
+	if (!memcg || (memcg_data & 3))
+		goto unattributed;
+	cgrp = BPF_CORE_READ(memcg, css.cgroup);
+	if (!cgrp)
+		goto unattributed;
+	cgid = BPF_CORE_READ(cgrp, kn, id);
+	root = attached_root(cgid, cgrp);
+	if (!root)
+		goto unattributed;
+	st = bpf_map_lookup_elem(&cgroup_stats, &root);
+	if (!st)
+		return 0;
+
+	nr = tierd_folio_nr_pages(folio, old_flags);
+	src_rank = rank_of(src);
+	dst_rank = rank_of(dst);
+	if (dst_rank < src_rank) {
+		dir = TIERD_DIR_PROMOTE;
+		__sync_fetch_and_add(&st->promotions, nr);
+	} else if (dst_rank > src_rank) {
+		dir = TIERD_DIR_DEMOTE;
+		__sync_fetch_and_add(&st->demotions, nr);
+	} else {
+		dir = TIERD_DIR_SAME_TIER;
+		__sync_fetch_and_add(&st->migrate_same_tier, nr);
+	}
+
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_dropped(st);
+		return 0;
+	}
+	r->hdr.type = TIERD_REC_MIGRATE;
+	r->hdr.cpu = bpf_get_smp_processor_id();
+	r->hdr.ts_ns = bpf_ktime_get_ns();
+	r->cgroup_id = root;
+	r->nr_pages = nr;
+	r->direction = dir;
+	r->src_nid = src;
+	r->dst_nid = dst;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	return 0;
+
+unattributed:
+	__sync_fetch_and_add(&nr_migrate_unattributed, 1);
+	return 0;
+}
+
+SEC("tracepoint/migrate/mm_migrate_pages")
+int tierd_mig_tp(struct tierd_migrate_pages_ctx *ctx)
+{
+	struct tierd_cgroup_stats *st;
+	__u64 root;
+
+	root = attached_root(bpf_get_current_cgroup_id(), NULL);
+	if (!root)
+		return 0;
+	st = bpf_map_lookup_elem(&cgroup_stats, &root);
+	if (!st)
+		return 0;
+	if (ctx->succeeded)
+		__sync_fetch_and_add(&st->migrate_ctx_succeeded, ctx->succeeded);
+	if (ctx->failed)
+		__sync_fetch_and_add(&st->migrate_failed, ctx->failed);
+	return 0;
+}
+
+SEC("tracepoint/damon/damon_aggregated")
+int tierd_damon(struct trace_event_raw_damon_aggregated___tierd *ctx)
+{
+	struct tierd_damon_rec *r;
+
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		__sync_fetch_and_add(&nr_records_dropped, 1);
+		return 0;
+	}
+	r->hdr.type = TIERD_REC_DAMON;
+	r->hdr.cpu = bpf_get_smp_processor_id();
+	r->hdr.ts_ns = bpf_ktime_get_ns();
+	r->target_id = BPF_CORE_READ(ctx, target_id);
+	r->start = BPF_CORE_READ(ctx, start);
+	r->end = BPF_CORE_READ(ctx, end);
+	r->nr_accesses = BPF_CORE_READ(ctx, nr_accesses);
+	r->age = BPF_CORE_READ(ctx, age);
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	return 0;
+}

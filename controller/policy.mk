@@ -1,0 +1,17 @@
+# controller/policy.mk — the pure-function core of tierd's controller:
+# policy file (policy.c), per-page heat (heat.c), the three-tier planner
+# (planner.c) and tier discovery over a sysfs root (topology.c).
+#
+# tierd and tierctl link $(POLICY_SRCS) with $(POLICY_LDLIBS). Fragments
+# are included in name order and controller/controller.mk sorts before this
+# file, so a fragment that needs these variables at $(call program,...)
+# time includes this one first: `include controller/policy.mk` (guarded).
+ifndef POLICY_MK_INCLUDED
+POLICY_MK_INCLUDED := 1
+
+POLICY_SRCS := controller/policy.c controller/heat.c controller/planner.c controller/topology.c
+POLICY_LDLIBS := -ljson-c
+
+$(eval $(call unit_test,test_policy,controller/policy.c,-ljson-c))
+
+endif

@@ -9,9 +9,10 @@
 ifndef POLICY_MK_INCLUDED
 POLICY_MK_INCLUDED := 1
 
-POLICY_SRCS := controller/policy.c controller/heat.c controller/planner.c controller/topology.c
+POLICY_SRCS := controller/policy.c controller/heat.c
 POLICY_LDLIBS := -ljson-c
 
 $(eval $(call unit_test,test_policy,controller/policy.c,-ljson-c))
+$(eval $(call unit_test,test_heat,controller/heat.c,))
 
 endif

@@ -8,3 +8,10 @@ POOL_SRCS := pager/pool/pool.c pager/pool/pool_proto.c pager/pool/pool_mem.c \
 POOL_LDLIBS := -lrdmacm -libverbs
 
 $(eval $(call unit_test,test_pool,$(POOL_SRCS),$(POOL_LDLIBS)))
+
+MEMSRV_SRCS := pager/memsrv/memsrv.c pager/memsrv/memsrv_rdma.c pager/pool/pool.c \
+	pager/pool/pool_proto.c pager/pool/pool_mem.c pager/pool/pool_shm.c \
+	pager/pool/pool_tcp.c pager/pool/pool_rdma.c
+$(eval $(call program,tier-memsrv,$(MEMSRV_SRCS),$(POOL_LDLIBS)))
+$(eval $(call program,tier-pool-check,pager/pool/pool_check.c $(POOL_SRCS),$(POOL_LDLIBS)))
+BENCHES += $(BIN)/tier-pool-check $(BIN)/tier-memsrv

@@ -78,4 +78,20 @@ int tier_pool_debug_drop(struct tier_pool *pool);
 /* Per-transport part of the hook above; 0 if the transport has nothing to drop. */
 int tier_pool_tcp_debug_drop(struct tier_pool_conn *conn);
 
+/*
+ * Stream helpers shared by the tcp and shm transports and the tools: one
+ * request/reply exchange of the wire protocol on a connected socket, all
+ * against an absolute deadline (monotonic ms). On failure *@server_err says
+ * whether the server answered with an ERROR (don't retry; the message is in
+ * the thread's error) or the connection failed (reconnect and retry).
+ */
+struct iovec;
+uint64_t tier_pool_now_ms(void);
+int tier_stream_connect(const struct tier_pool_uri *u, int *fdp, uint64_t deadline_ms);
+int tier_stream_call(int fd, uint16_t type, uint32_t seq, struct iovec *req, int nr_req,
+		     uint16_t reply_type, void *reply, size_t reply_bytes, struct iovec *data,
+		     int nr_data, size_t data_bytes, uint64_t deadline_ms, int *server_err);
+int tier_stream_hello(int fd, uint32_t seq, const uint8_t *token, uint64_t want_slots,
+		      struct tier_proto_hello_reply *reply, uint64_t deadline_ms, int *server_err);
+
 #endif /* TIERD_POOL_INTERNAL_H */

@@ -153,7 +153,8 @@ int tier_stream_connect(const struct tier_pool_uri *u, int *fdp, uint64_t deadli
 			tier_pool_set_error("control socket path %s.sock is too long", u->path);
 			return -ENAMETOOLONG;
 		}
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s.sock", u->path);
+		memcpy(sun.sun_path, u->path, strlen(u->path));
+		memcpy(sun.sun_path + strlen(u->path), ".sock", 6);
 		memset(&unix_ai, 0, sizeof(unix_ai));
 		unix_ai.ai_family = AF_UNIX;
 		unix_ai.ai_socktype = SOCK_STREAM;

@@ -144,7 +144,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 {
 	if (level == LIBBPF_DEBUG && !tierd_verbose)
 		return 0;
-	fputs("tierd: libbpf: ", stderr);
+	fputs("tierd: ", stderr); /* libbpf says "libbpf: " itself */
 	return vfprintf(stderr, fmt, ap);
 }
 

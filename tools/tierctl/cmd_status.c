@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tierctl status */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "tierctl_client.h"
+
+static const char status_help[] =
+	"usage: tierctl status [-j]\n"
+	"What tierd observes. Per attached cgroup: path, cgroup id, user page faults\n"
+	"(exact) and their rate over the last second, fault records sampled out\n"
+	"(--sample) and dropped (ring buffer full), pages migrated by direction\n"
+	"(promotions: to a faster tier; demotions: to a slower one; same tier), pages\n"
+	"migrated by the cgroup's own tasks, and failed migrations. Globally: records\n"
+	"received and dropped, which BPF programs are attached and why the others are\n"
+	"not, and how NUMA nodes are ranked into tiers. -j prints all of it as JSON.\n";
+
+static unsigned long long get_u64(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? (unsigned long long)json_object_get_uint64(v) : 0;
+}
+
+static const char *get_str(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
+}
+
+static void print_text(struct json_object *r)
+{
+	struct json_object *arr, *g, *progs, *nodes, *ranks, *notes, *v;
+	size_t i, n;
+
+	json_object_object_get_ex(r, "cgroups", &arr);
+	n = arr ? json_object_array_length(arr) : 0;
+	if (!n)
+		printf("no cgroups attached (tierctl attach CGROUP_PATH)\n");
+	for (i = 0; i < n; i++) {
+		struct json_object *c = json_object_array_get_idx(arr, i);
+		double rate = 0;
+
+		if (json_object_object_get_ex(c, "fault_rate", &v))
+			rate = json_object_get_double(v);
+		printf("cgroup %s  id %llu\n", get_str(c, "path"), get_u64(c, "id"));
+		printf("    faults %llu (%.0f/s)  sampled out %llu  records dropped %llu\n",
+		       get_u64(c, "faults"), rate, get_u64(c, "faults_sampled_out"),
+		       get_u64(c, "records_dropped"));
+		printf("    migrated pages: promotions %llu  demotions %llu  same tier %llu"
+		       "  by its tasks %llu  failed %llu\n",
+		       get_u64(c, "promotions"), get_u64(c, "demotions"),
+		       get_u64(c, "migrate_same_tier"), get_u64(c, "migrate_ctx_succeeded"),
+		       get_u64(c, "migrate_failed"));
+	}
+	if (json_object_object_get_ex(r, "global", &g))
+		printf("global: records received %llu, dropped %llu; unattributed migrations %llu;"
+		       " sampling 1 in %llu; up %.0f s\n",
+		       get_u64(g, "records_received"), get_u64(g, "records_dropped"),
+		       get_u64(g, "migrate_unattributed"), get_u64(g, "sample_every"),
+		       json_object_object_get_ex(g, "uptime_s", &v) ? json_object_get_double(v) : 0.0);
+	if (json_object_object_get_ex(r, "programs", &progs)) {
+		printf("programs:\n");
+		for (i = 0; i < json_object_array_length(progs); i++) {
+			struct json_object *p = json_object_array_get_idx(progs, i);
+			bool att = json_object_object_get_ex(p, "attached", &v) &&
+				   json_object_get_boolean(v);
+			const char *why = get_str(p, "reason");
+
+			printf("    %-14s %-13s %s%s%s\n", get_str(p, "name"),
+			       att ? "attached" : "not attached", get_str(p, "what"),
+			       why[0] ? ": " : "", why);
+		}
+	}
+	if (json_object_object_get_ex(r, "nodes", &nodes) &&
+	    json_object_object_get_ex(nodes, "ranks", &ranks)) {
+		printf("nodes:");
+		for (i = 0; i < json_object_array_length(ranks); i++) {
+			struct json_object *nd = json_object_array_get_idx(ranks, i);
+
+			printf(" node%llu=rank%llu", get_u64(nd, "node"), get_u64(nd, "rank"));
+		}
+		printf(" (%s)\n", get_str(nodes, "how"));
+	}
+	if (json_object_object_get_ex(r, "notes", &notes))
+		for (i = 0; i < json_object_array_length(notes); i++)
+			printf("note: %s\n", json_object_get_string(json_object_array_get_idx(notes, i)));
+}
+
+int cmd_status(int argc, char **argv, const struct tierctl_opts *o)
+{
+	struct tierctl_opts o2 = *o;
+	struct json_object *req, *resp;
+	int i, ret;
+
+	if (wants_help(argc, argv)) {
+		fputs(status_help, stdout);
+		return 0;
+	}
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			o2.json = true;
+		} else if (!strcmp(argv[i], "-p") || !strcmp(argv[i], "--pretty")) {
+			o2.json = o2.pretty = true;
+		} else {
+			tierctl_err(o, "status: unexpected argument '%s'", argv[i]);
+			return -EINVAL;
+		}
+	}
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("status"));
+	ret = ctl_request(&o2, req, &resp);
+	json_object_put(req);
+	if (ret < 0)
+		return ret;
+	json_object_object_del(resp, "ok");
+	if (o2.json)
+		print_json(&o2, resp);
+	else
+		print_text(resp);
+	json_object_put(resp);
+	return 0;
+}

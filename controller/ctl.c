@@ -210,6 +210,9 @@ static void cmd_status(struct tierd *t, struct client *c)
 	json_object_object_add(g, "uptime_s",
 			       json_object_new_double((now_ns() - t->start_ns) / 1e9));
 	json_object_object_add(g, "dry_run", json_object_new_boolean(t->dry_run));
+	for (i = 0, nr = 0; i < TIERD_MAX_CLIENTS; i++)
+		nr += t->clients[i] && t->clients[i]->subscriber;
+	json_object_object_add(g, "event_readers", json_object_new_int(nr));
 
 	ps = observer_programs(t->ob, &nr);
 	for (i = 0; i < nr; i++) {

@@ -19,7 +19,8 @@
  *            "demotions", "migrate_same_tier", "migrate_ctx_succeeded",
  *            "migrate_failed"}...],
  *           "global": {"records_received", "records_dropped",
- *            "migrate_unattributed", "sample_every", "uptime_s"},
+ *            "migrate_unattributed", "sample_every", "uptime_s", "dry_run",
+ *            "event_readers"},
  *           "programs": [{"name", "attached", "reason"}...],
  *           "nodes": {"ranks": [{"node", "rank"}...], "how"},
  *           "notes": ["sentence"...]}

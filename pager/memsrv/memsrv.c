@@ -475,8 +475,6 @@ static int handle_io(struct stream_conn *c, const struct tier_proto_hdr *h)
 	uint32_t nr, i;
 	int rc;
 
-	if (c->is_shm)
-		return send_error(c, h->seq, EINVAL, "shm clients move pages through the mapping");
 	if (lease_begin_io(&c->ref, &base, &nr_slots))
 		nr_slots = 0; /* tier_proto_check_io says "no lease" */
 	rc = tier_proto_check_io(h->type, c->body, h->body_bytes, nr_slots, &nr, &why);
@@ -484,6 +482,10 @@ static int handle_io(struct stream_conn *c, const struct tier_proto_hdr *h)
 		if (nr_slots)
 			lease_end_io(&c->ref);
 		return send_error(c, h->seq, -rc, why);
+	}
+	if (c->is_shm) {
+		lease_end_io(&c->ref);
+		return send_error(c, h->seq, EINVAL, "shm clients move pages through the mapping");
 	}
 	st.status = 0;
 	st.nr_pages = tier_proto_le32(nr);

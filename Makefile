@@ -86,7 +86,7 @@ $(TESTBIN)/san/$(1): $(SAN)/tests/unit/$(1).o $(patsubst %.c,$(SAN)/%.o,$(2))
 	$$(Q)$$(CC) $$(LDFLAGS) -fsanitize=address,undefined $$^ -o $$@ -lcmocka $(3)
 endef
 
-include $(sort $(wildcard bpf/*.mk controller/*.mk pager/*.mk tools/*.mk tests/*.mk))
+include $(sort $(wildcard bpf/*.mk controller/*.mk pager/*.mk tools/*.mk tools/*/*.mk tests/*.mk))
 
 check-build-all: $(BINS) $(LIBS)
 all-tests: $(UNIT_TESTS) $(patsubst $(TESTBIN)/%,$(TESTBIN)/san/%,$(UNIT_TESTS))

@@ -1,6 +1,7 @@
 # controller/policy.mk — the pure-function core of tierd's controller:
 # policy file (policy.c), per-page heat (heat.c), the three-tier planner
-# (planner.c) and tier discovery over a sysfs root (topology.c).
+# (planner.c). Tier discovery over sysfs is the observer's topology.c;
+# policy_tier_nodes() turns its node ranks into DRAM/CXL node sets.
 #
 # tierd and tierctl link $(POLICY_SRCS) with $(POLICY_LDLIBS). Fragments
 # are included in name order and controller/controller.mk sorts before this
@@ -9,10 +10,11 @@
 ifndef POLICY_MK_INCLUDED
 POLICY_MK_INCLUDED := 1
 
-POLICY_SRCS := controller/policy.c controller/heat.c
+POLICY_SRCS := controller/policy.c controller/heat.c controller/planner.c
 POLICY_LDLIBS := -ljson-c
 
 $(eval $(call unit_test,test_policy,controller/policy.c,-ljson-c))
 $(eval $(call unit_test,test_heat,controller/heat.c,))
+$(eval $(call unit_test,test_planner,controller/planner.c controller/heat.c,))
 
 endif

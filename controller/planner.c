@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * planner.c — the three-tier plan (see planner.h for the rule and the
+ * guarantees).
+ *
+ * Shape: four sequential passes over the records, no per-page allocation.
+ * Selecting "the hottest N pages" exactly would need a sort of millions of
+ * pages; instead each selection is a histogram pass plus a cut: every page
+ * in a bucket above the cut bucket is taken, and in the cut bucket itself
+ * a quota is taken in address order (incumbents first at a tier boundary).
+ * Because later passes walk the pages in the same order with the same
+ * quotas, they reproduce earlier decisions without storing them:
+ *   1. histogram of DRAM keys (heat, raised by the hysteresis margin for
+ *      pages already in DRAM) -> DRAM cut;
+ *   2. pages the DRAM cut rejects: histogram of CXL keys -> CXL cut;
+ *   3. target tier of every page; the pages that would move, by class
+ *      (from, to), into per-class heat histograms;
+ *   4. rate limits and room turn into per-class cuts (coldest demotions,
+ *      hottest promotions first); emit the moves that pass them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner.h"
+
+#define NB PLAN_HIST_BUCKETS
+
+const char *plan_reason_name(enum plan_reason r)
+{
+	static const char *const names[] = { "hot", "dram-cold", "warm", "cxl-cold" };
+
+	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+/* log2 bucket with 8 linear sub-buckets: exact below 16, then 1/8 octave */
+unsigned plan_bucket(uint32_t key)
+{
+	if (key < 16)
+		return key;
+	unsigned e = 31 - (unsigned)__builtin_clz(key);
+
+	return (e - 2) * 8 + ((key >> (e - 3)) & 7);
+}
+
+uint32_t plan_bucket_min(unsigned bucket)
+{
+	if (bucket < 16)
+		return bucket;
+	unsigned e = bucket / 8 + 2;
+
+	return (8u + bucket % 8) << (e - 3);
+}
+
+/*
+ * A cut through a histogram: take every page in a bucket beyond B (above
+ * B when descending, below when ascending); in bucket B take the first
+ * quota[0] incumbents and quota[1] others met in address order.
+ */
+struct cut {
+	int b;
+	bool ascending;
+	uint64_t quota[2], seen[2];
+};
+
+static void cut_none(struct cut *c, bool ascending)
+{
+	memset(c, 0, sizeof(*c));
+	c->ascending = ascending;
+	c->b = ascending ? -1 : NB;
+}
+
+static void cut_all(struct cut *c, bool ascending)
+{
+	memset(c, 0, sizeof(*c));
+	c->ascending = ascending;
+	c->b = ascending ? NB : -1;
+}
+
+static bool cut_take(struct cut *c, unsigned bucket, unsigned incumbent)
+{
+	int b = (int)bucket;
+	unsigned k = incumbent ? 0 : 1;
+
+	if (c->ascending ? b < c->b : b > c->b)
+		return true;
+	if (b != c->b)
+		return false;
+	return c->seen[k]++ < c->quota[k];
+}
+
+static void cut_rewind(struct cut *c)
+{
+	c->seen[0] = c->seen[1] = 0;
+}
+
+/* The K highest keys of H (per bucket: [0] incumbents, [1] others). */
+static void select_top(uint64_t (*h)[2], uint64_t k, struct cut *c)
+{
+	uint64_t cum = 0;
+
+	if (k == 0) {
+		cut_none(c, false);
+		return;
+	}
+	for (int b = NB - 1; b >= 0; b--) {
+		uint64_t n = h[b][0] + h[b][1];
+
+		if (cum + n >= k) {
+			uint64_t room = k - cum;
+
+			cut_none(c, false);
+			c->b = b;
+			c->quota[0] = room < h[b][0] ? room : h[b][0];
+			c->quota[1] = room - c->quota[0];
+			return;
+		}
+		cum += n;
+	}
+	cut_all(c, false);
+}
+
+/*
+ * The first K pages of several classes merged, hottest first (or coldest
+ * first when ASCENDING); ties in the cut bucket go to the classes in the
+ * order given. Per class: its cut, and how many it gets.
+ */
+static void select_merged(uint64_t (*ch)[NB], const int *cls, unsigned n, uint64_t k,
+			  bool ascending, struct cut *cuts, uint64_t *counts)
+{
+	uint64_t cum = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		cut_none(&cuts[cls[i]], ascending);
+		counts[i] = 0;
+	}
+	if (k == 0)
+		return;
+	for (int s = 0; s < NB; s++) {
+		int b = ascending ? s : NB - 1 - s;
+		uint64_t in_bucket = 0;
+
+		for (unsigned i = 0; i < n; i++)
+			in_bucket += ch[cls[i]][b];
+		if (cum + in_bucket >= k) {
+			uint64_t room = k - cum;
+
+			for (unsigned i = 0; i < n; i++) {
+				uint64_t q = room < ch[cls[i]][b] ? room : ch[cls[i]][b];
+
+				cuts[cls[i]].b = b;
+				cuts[cls[i]].quota[0] = q;
+				counts[i] += q;
+				room -= q;
+			}
+			return;
+		}
+		cum += in_bucket;
+		for (unsigned i = 0; i < n; i++)
+			counts[i] += ch[cls[i]][b];
+	}
+	for (unsigned i = 0; i < n; i++)
+		cut_all(&cuts[cls[i]], ascending);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t sub_sat(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+enum lower_tier {
+	LOWER_NONE,  /* nothing below DRAM: every page stays in DRAM */
+	LOWER_CXL,   /* CXL is the floor (no pool) */
+	LOWER_POOL,  /* the pool is the floor, no CXL node */
+	LOWER_BOTH,  /* CXL, then the pool */
+};
+
+struct plan_work {
+	uint64_t h1[NB][2], h2[NB][2];	     /* tier boundary histograms */
+	uint64_t ch[PLAN_NR_CLASSES][NB];    /* per-class heat histograms */
+	struct cut c1, c2;		     /* DRAM and CXL boundary cuts */
+	struct cut cc[PLAN_NR_CLASSES];	     /* per-class rate/room cuts */
+	enum lower_tier lower;
+	uint32_t hyst_pct;
+};
+
+static uint32_t boost(uint32_t heat, uint32_t pct)
+{
+	uint64_t k = heat + (uint64_t)heat * pct / 100;
+
+	return k > UINT32_MAX ? UINT32_MAX : (uint32_t)k;
+}
+
+/* The tier this page belongs in (passes 2-4 call it in the same order). */
+static enum heat_tier target_of(struct plan_work *w, uint32_t heat, enum heat_tier tier)
+{
+	bool in_dram = tier == HEAT_TIER_DRAM;
+	bool in_mem = in_dram || tier == HEAT_TIER_CXL;
+
+	if (cut_take(&w->c1, plan_bucket(in_dram ? boost(heat, w->hyst_pct) : heat), in_dram))
+		return HEAT_TIER_DRAM;
+	switch (w->lower) {
+	case LOWER_NONE:
+		return HEAT_TIER_DRAM;
+	case LOWER_CXL:
+		return HEAT_TIER_CXL;
+	case LOWER_POOL:
+		return HEAT_TIER_POOL;
+	case LOWER_BOTH:
+		break;
+	}
+	if (cut_take(&w->c2, plan_bucket(in_mem ? boost(heat, w->hyst_pct) : heat), in_mem))
+		return HEAT_TIER_CXL;
+	return HEAT_TIER_POOL;
+}
+
+static int class_of(enum heat_tier from, enum heat_tier to)
+{
+	static const int map[HEAT_NR_TIERS][HEAT_NR_TIERS] = {
+		[HEAT_TIER_DRAM] = { [HEAT_TIER_CXL] = PLAN_DRAM_TO_CXL,
+				     [HEAT_TIER_POOL] = PLAN_DRAM_TO_POOL },
+		[HEAT_TIER_CXL] = { [HEAT_TIER_DRAM] = PLAN_CXL_TO_DRAM,
+				    [HEAT_TIER_POOL] = PLAN_CXL_TO_POOL },
+		[HEAT_TIER_POOL] = { [HEAT_TIER_DRAM] = PLAN_POOL_TO_DRAM,
+				     [HEAT_TIER_CXL] = PLAN_POOL_TO_CXL },
+	};
+
+	return from == to ? -1 : map[from][to];
+}
+
+static void rewind_all(struct plan_work *w)
+{
+	cut_rewind(&w->c1);
+	cut_rewind(&w->c2);
+	for (int i = 0; i < PLAN_NR_CLASSES; i++)
+		cut_rewind(&w->cc[i]);
+}
+
+static struct plan_threshold threshold_of(const struct cut *c, uint32_t hyst_pct)
+{
+	struct plan_threshold t;
+
+	if (c->b < 0)
+		return (struct plan_threshold){ 0, 0 };
+	if (c->b >= NB)
+		return (struct plan_threshold){ PLAN_NONE, PLAN_NONE };
+	t.enter_heat = plan_bucket_min((unsigned)c->b);
+	t.stay_heat = (uint32_t)((uint64_t)t.enter_heat * 100 / (100 + hyst_pct));
+	return t;
+}
+
+size_t plan_moves_needed(const struct heat_table *t, const struct plan_budget *b)
+{
+	uint64_t n = add_sat(b->max_promote_pages, b->max_demote_pages);
+
+	n = min_u64(n, t->nr_pages);
+	return n > SIZE_MAX ? SIZE_MAX : (size_t)n;
+}
+
+#define for_each_page(t, r, p, rec)                                                             \
+	for (unsigned _ri = 0; _ri < (t)->nr_regions; _ri++)                                     \
+		for (uint64_t p = 0, _n = ((r) = (t)->regions[_ri])->nr_pages; p < _n; p++)      \
+			if (((rec) = (r)->recs[p]), 1)
+
+static void classify_group(const struct plan_result *res, uint64_t *off)
+{
+	/* execution order: pool-bound demotions, DRAM->CXL, into DRAM, pool->CXL */
+	off[PLAN_CXL_TO_POOL] = 0;
+	off[PLAN_DRAM_TO_POOL] = off[PLAN_CXL_TO_POOL] + res->nr_planned[PLAN_CXL_TO_POOL];
+	off[PLAN_DRAM_TO_CXL] = off[PLAN_DRAM_TO_POOL] + res->nr_planned[PLAN_DRAM_TO_POOL];
+	off[PLAN_CXL_TO_DRAM] = off[PLAN_DRAM_TO_CXL] + res->nr_planned[PLAN_DRAM_TO_CXL];
+	off[PLAN_POOL_TO_DRAM] = off[PLAN_CXL_TO_DRAM] + res->nr_planned[PLAN_CXL_TO_DRAM];
+	off[PLAN_POOL_TO_CXL] = off[PLAN_POOL_TO_DRAM] + res->nr_planned[PLAN_POOL_TO_DRAM];
+}
+
+int plan_round(const struct heat_table *t, const struct plan_budget *b, struct plan_move *moves,
+	       size_t cap, struct plan_result *res)
+{
+	const struct heat_region *r;
+	uint64_t pinned[HEAT_NR_TIERS] = { 0 };
+	uint32_t rec;
+	struct plan_work *w;
+
+	memset(res, 0, sizeof(*res));
+	if (cap < plan_moves_needed(t, b))
+		return -ENOSPC;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->hyst_pct = b->hysteresis_pct;
+	if (b->has_cxl)
+		w->lower = b->pool ? LOWER_BOTH : LOWER_CXL;
+	else
+		w->lower = b->pool ? LOWER_POOL : LOWER_NONE;
+
+	/* 1: where pages are; DRAM keys */
+	for_each_page(t, r, p, rec)
+	{
+		enum heat_tier tier = heat_rec_tier(rec);
+		uint32_t heat = heat_rec_heat(rec);
+
+		res->nr_pages[tier]++;
+		if (tier == HEAT_TIER_UNKNOWN)
+			continue;
+		if (rec & HEAT_F_PINNED) {
+			pinned[tier]++;
+			continue;
+		}
+		bool in_dram = tier == HEAT_TIER_DRAM;
+
+		w->h1[plan_bucket(in_dram ? boost(heat, w->hyst_pct) : heat)][in_dram ? 0 : 1]++;
+	}
+	for (int i = 0; i < HEAT_NR_TIERS; i++)
+		res->nr_pinned += pinned[i];
+	if (w->lower == LOWER_NONE)
+		cut_all(&w->c1, false);
+	else
+		select_top(w->h1, sub_sat(b->dram_pages, pinned[HEAT_TIER_DRAM]), &w->c1);
+
+	/* 2: the pages DRAM does not take; CXL keys */
+	if (w->lower == LOWER_BOTH) {
+		for_each_page(t, r, p, rec)
+		{
+			enum heat_tier tier = heat_rec_tier(rec);
+			uint32_t heat = heat_rec_heat(rec);
+			bool in_dram = tier == HEAT_TIER_DRAM;
+			bool in_mem = in_dram || tier == HEAT_TIER_CXL;
+
+			if (tier == HEAT_TIER_UNKNOWN || rec & HEAT_F_PINNED)
+				continue;
+			if (cut_take(&w->c1,
+				     plan_bucket(in_dram ? boost(heat, w->hyst_pct) : heat), in_dram))
+				continue;
+			w->h2[plan_bucket(in_mem ? boost(heat, w->hyst_pct) : heat)][in_mem ? 0 : 1]++;
+		}
+		select_top(w->h2, sub_sat(b->cxl_pages, pinned[HEAT_TIER_CXL]), &w->c2);
+	} else {
+		cut_none(&w->c2, false);
+	}
+
+	/* 3: targets; would-be moves by class */
+	rewind_all(w);
+	for (int i = 0; i < HEAT_NR_TIERS; i++)
+		res->nr_target[i] = pinned[i];
+	for_each_page(t, r, p, rec)
+	{
+		enum heat_tier tier = heat_rec_tier(rec);
+
+		if (tier == HEAT_TIER_UNKNOWN || rec & HEAT_F_PINNED)
+			continue;
+		enum heat_tier to = target_of(w, heat_rec_heat(rec), tier);
+		int c = class_of(tier, to);
+
+		res->nr_target[to]++;
+		if (c >= 0) {
+			w->ch[c][plan_bucket(heat_rec_heat(rec))]++;
+			res->nr_wanted[c]++;
+		}
+	}
+	res->nr_target[HEAT_TIER_UNKNOWN] = res->nr_pages[HEAT_TIER_UNKNOWN];
+	res->dram = threshold_of(&w->c1, w->hyst_pct);
+	res->cxl = threshold_of(&w->c2, w->hyst_pct);
+	if (w->lower == LOWER_NONE)
+		res->floor_overflow_pages = sub_sat(res->nr_target[HEAT_TIER_DRAM], b->dram_pages);
+	else if (w->lower == LOWER_CXL)
+		res->floor_overflow_pages = sub_sat(res->nr_target[HEAT_TIER_CXL], b->cxl_pages);
+
+	/* 4: rate limits and room */
+	uint64_t d = res->nr_pages[HEAT_TIER_DRAM], c = res->nr_pages[HEAT_TIER_CXL];
+	uint64_t dram_budget = b->dram_pages;
+	uint64_t cxl_budget = w->lower == LOWER_CXL ? PLAN_UNLIMITED : b->cxl_pages;
+	uint64_t rd = b->max_demote_pages, rp = b->max_promote_pages, got[2];
+	uint64_t *np = res->nr_planned;
+
+	/* demotions to the pool, coldest first: they only free room */
+	static const int to_pool[] = { PLAN_CXL_TO_POOL, PLAN_DRAM_TO_POOL };
+	select_merged(w->ch, to_pool, 2, min_u64(rd, res->nr_wanted[PLAN_CXL_TO_POOL] +
+						      res->nr_wanted[PLAN_DRAM_TO_POOL]),
+		      true, w->cc, got);
+	np[PLAN_CXL_TO_POOL] = got[0];
+	np[PLAN_DRAM_TO_POOL] = got[1];
+	rd -= got[0] + got[1];
+	d -= np[PLAN_DRAM_TO_POOL];
+	c -= np[PLAN_CXL_TO_POOL];
+
+	/*
+	 * Into DRAM, hottest first: the largest k whose room exists once
+	 * DRAM->CXL demotions are made, and those demotions in turn fit in
+	 * CXL's room plus what CXL->DRAM promotions free. The condition is
+	 * monotone in k, so binary search.
+	 */
+	static const int to_dram[] = { PLAN_CXL_TO_DRAM, PLAN_POOL_TO_DRAM };
+	uint64_t room_d = sub_sat(dram_budget, d), room_c = sub_sat(cxl_budget, c);
+	uint64_t x_max = min_u64(res->nr_wanted[PLAN_DRAM_TO_CXL], rd);
+	uint64_t lo = 0, hi = min_u64(rp, res->nr_wanted[PLAN_CXL_TO_DRAM] +
+					      res->nr_wanted[PLAN_POOL_TO_DRAM]);
+
+	while (lo < hi) {
+		uint64_t k = lo + (hi - lo + 1) / 2, need = sub_sat(k, room_d);
+
+		select_merged(w->ch, to_dram, 2, k, false, w->cc, got);
+		if (need <= x_max && need <= add_sat(room_c, got[0]))
+			lo = k;
+		else
+			hi = k - 1;
+	}
+	select_merged(w->ch, to_dram, 2, lo, false, w->cc, got);
+	np[PLAN_CXL_TO_DRAM] = got[0];
+	np[PLAN_POOL_TO_DRAM] = got[1];
+	rp -= lo;
+
+	/* DRAM->CXL, coldest first, as many as wanted, allowed and fitting */
+	static const int d2c[] = { PLAN_DRAM_TO_CXL };
+	uint64_t x = min_u64(x_max, add_sat(room_c, np[PLAN_CXL_TO_DRAM]));
+
+	select_merged(w->ch, d2c, 1, x, true, w->cc, got);
+	np[PLAN_DRAM_TO_CXL] = x;
+
+	/* pool->CXL, hottest first, into what room CXL has left */
+	static const int p2c[] = { PLAN_POOL_TO_CXL };
+	uint64_t c_after = c + x - np[PLAN_CXL_TO_DRAM];
+	uint64_t wn = min_u64(min_u64(res->nr_wanted[PLAN_POOL_TO_CXL], rp),
+			      sub_sat(cxl_budget, c_after));
+
+	select_merged(w->ch, p2c, 1, wn, false, w->cc, got);
+	np[PLAN_POOL_TO_CXL] = wn;
+
+	res->nr_demote = np[PLAN_CXL_TO_POOL] + np[PLAN_DRAM_TO_POOL] + np[PLAN_DRAM_TO_CXL];
+	res->nr_promote = np[PLAN_CXL_TO_DRAM] + np[PLAN_POOL_TO_DRAM] + np[PLAN_POOL_TO_CXL];
+	res->nr_moves = res->nr_demote + res->nr_promote;
+	memcpy(res->nr_after, res->nr_pages, sizeof(res->nr_after));
+	res->nr_after[HEAT_TIER_DRAM] += np[PLAN_CXL_TO_DRAM] + np[PLAN_POOL_TO_DRAM];
+	res->nr_after[HEAT_TIER_DRAM] -= np[PLAN_DRAM_TO_CXL] + np[PLAN_DRAM_TO_POOL];
+	res->nr_after[HEAT_TIER_CXL] += np[PLAN_DRAM_TO_CXL] + np[PLAN_POOL_TO_CXL];
+	res->nr_after[HEAT_TIER_CXL] -= np[PLAN_CXL_TO_DRAM] + np[PLAN_CXL_TO_POOL];
+	res->nr_after[HEAT_TIER_POOL] += np[PLAN_CXL_TO_POOL] + np[PLAN_DRAM_TO_POOL];
+	res->nr_after[HEAT_TIER_POOL] -= np[PLAN_POOL_TO_DRAM] + np[PLAN_POOL_TO_CXL];
+
+	/* 5: emit, each class into its slot of the execution order */
+	uint64_t off[PLAN_NR_CLASSES], end[PLAN_NR_CLASSES];
+
+	classify_group(res, off);
+	for (int i = 0; i < PLAN_NR_CLASSES; i++)
+		end[i] = off[i] + np[i];
+	rewind_all(w);
+	if (res->nr_moves) {
+		for_each_page(t, r, p, rec)
+		{
+			enum heat_tier tier = heat_rec_tier(rec);
+			uint32_t heat = heat_rec_heat(rec);
+
+			if (tier == HEAT_TIER_UNKNOWN || rec & HEAT_F_PINNED)
+				continue;
+			enum heat_tier to = target_of(w, heat, tier);
+			int cl = class_of(tier, to);
+
+			if (cl < 0 || !cut_take(&w->cc[cl], plan_bucket(heat), 1))
+				continue;
+			if (off[cl] >= end[cl])
+				continue; /* cannot happen: the cuts hold exactly np[] pages */
+			moves[off[cl]++] = (struct plan_move){
+				.addr = r->start + (p << HEAT_PAGE_SHIFT),
+				.pid = r->pid,
+				.heat = heat,
+				.from = (uint8_t)tier,
+				.to = (uint8_t)to,
+				.reason = to == HEAT_TIER_DRAM	   ? PLAN_HOT
+					  : tier == HEAT_TIER_DRAM ? PLAN_DRAM_COLD
+					  : to == HEAT_TIER_CXL	   ? PLAN_WARM
+								   : PLAN_CXL_COLD,
+			};
+		}
+	}
+	free(w);
+	return 0;
+}

@@ -75,6 +75,21 @@ struct {
 	__type(value, struct tierd_cgroup_cache_val);
 } cgroup_cache SEC(".maps");
 
+/* The last answer per CPU: a fault storm comes from one cgroup, and a
+ * per-CPU array lookup is far cheaper than the LRU hash behind it. */
+struct last_cgroup {
+	__u64 cgroup_id;
+	__u64 attached_id;
+	__u64 generation;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct last_cgroup);
+} last_cgroup SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, TIERD_MAX_NODES);
@@ -91,7 +106,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+		__uint(max_entries, 4 << 20);
 } events SEC(".maps");
 
 /* The deepest attached ancestor (or self) of cgrp, or 0. */
@@ -121,10 +136,17 @@ static __always_inline __u64 attached_root(__u64 cgid, struct cgroup *cgrp)
 {
 	struct tierd_cgroup_cache_val *c, nc;
 	__u64 gen = attach_generation;
+	struct last_cgroup *last;
+	__u32 zero = 0;
 
+	last = bpf_map_lookup_elem(&last_cgroup, &zero);
+	if (last && last->cgroup_id == cgid && last->generation == gen)
+		return last->attached_id;
 	c = bpf_map_lookup_elem(&cgroup_cache, &cgid);
-	if (c && c->generation == gen)
-		return c->attached_id;
+	if (c && c->generation == gen) {
+		nc = *c;
+		goto remember;
+	}
 	if (!cgrp) {
 		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
@@ -133,6 +155,12 @@ static __always_inline __u64 attached_root(__u64 cgid, struct cgroup *cgrp)
 	nc.attached_id = cgrp ? walk_ancestors(cgrp) : 0;
 	nc.generation = gen;
 	bpf_map_update_elem(&cgroup_cache, &cgid, &nc, BPF_ANY);
+remember:
+	if (last) {
+		last->cgroup_id = cgid;
+		last->attached_id = nc.attached_id;
+		last->generation = gen;
+	}
 	return nc.attached_id;
 }
 

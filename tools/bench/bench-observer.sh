@@ -1,0 +1,114 @@
+#!/bin/bash
+# bench-observer — what the observer costs a fault storm.
+#
+# A first-touch fault storm (tools/workloads/first-touch.c: PAGES pages,
+# ROUNDS rounds, one write fault per 4 KiB page) runs RUNS times in a cgroup
+# that tierd watches ("attached": fault program + counters + ring record,
+# no sampling) and RUNS times in a sibling cgroup it does not watch ("not
+# attached": the tracepoint still fires, the filter says no), interleaved
+# in one tierd run so that drift on this shared machine hits both alike.
+# Before tierd starts, RUNS_BASE runs give the no-tierd reference.
+# Reported: median and p99 of the per-run mean ns per fault, and the ratio
+# attached / not attached (goal <= 1.05). Writes build/bench/observer.md.
+#
+# usage: tools/bench/bench-observer.sh   (env: PAGES, ROUNDS, RUNS)
+set -uo pipefail
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$SRC/build/bin
+OUT=$SRC/build/bench
+PAGES=${PAGES:-20000}
+ROUNDS=${ROUNDS:-5}
+RUNS=${RUNS:-11}
+RUNS_BASE=${RUNS_BASE:-5}
+
+[ "$(id -u)" = 0 ] || { echo "bench-observer: needs root" >&2; exit 1; }
+for b in tierd tierctl wl-first-touch; do
+	[ -x "$BIN/$b" ] || { echo "bench-observer: $BIN/$b not built (make)" >&2; exit 1; }
+done
+cgroot=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+[ -n "$cgroot" ] || { echo "bench-observer: no cgroup2 mount" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/tierd-bench.XXXXXX)
+A=$cgroot/tierd-bench-a.$$
+B=$cgroot/tierd-bench-b.$$
+tierd_pid=
+cleanup() {
+	local p
+	if [ -n "$tierd_pid" ]; then
+		kill -TERM "$tierd_pid" 2>/dev/null
+		wait "$tierd_pid" 2>/dev/null
+	fi
+	for d in "$A" "$B"; do
+		[ -d "$d" ] || continue
+		while read -r p; do echo "$p" >"$cgroot/cgroup.procs"; done <"$d/cgroup.procs"
+		rmdir "$d"
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir "$A" "$B" || exit 1
+
+# run_in CGROUP: one run; prints its mean ns per fault.
+run_in() {
+	bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/wl-first-touch" --pages "$3" --rounds "$4"' _ \
+		"$1" "$BIN" "$PAGES" "$ROUNDS" | awk '/^mean_ns_per_fault/ { print $2 }'
+}
+# stats FILE: "median p99" of the numbers in FILE (p99: nearest rank).
+stats() {
+	sort -g "$1" | awk '{ v[NR] = $1 } END {
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		r = int(0.99 * NR + 0.999999); if (r < 1) r = 1
+		printf "%.1f %.1f\n", m, v[r] }'
+}
+
+echo "bench-observer: $PAGES pages x $ROUNDS rounds per run, $RUNS runs per arm"
+for i in $(seq "$RUNS_BASE"); do run_in "$B" >>"$tmp/base"; done
+
+"$BIN/tierd" --pin-root "$tmp/pins" --socket "$tmp/sock" 2>"$tmp/tierd.log" &
+tierd_pid=$!
+for i in $(seq 100); do
+	"$BIN/tierctl" --socket "$tmp/sock" status >/dev/null 2>&1 && break
+	sleep 0.1
+done
+"$BIN/tierctl" --socket "$tmp/sock" attach "$A" >/dev/null || { cat "$tmp/tierd.log"; exit 1; }
+for i in $(seq "$RUNS"); do
+	# alternate which arm goes first
+	if [ $((i % 2)) = 1 ]; then
+		run_in "$A" >>"$tmp/on"; run_in "$B" >>"$tmp/off"
+	else
+		run_in "$B" >>"$tmp/off"; run_in "$A" >>"$tmp/on"
+	fi
+done
+st=$("$BIN/tierctl" --socket "$tmp/sock" -j status)
+faults=$(jq -r '.cgroups[0].faults' <<<"$st")
+dropped=$(jq -r '.global.records_dropped' <<<"$st")
+received=$(jq -r '.global.records_received' <<<"$st")
+
+read -r base_med base_p99 < <(stats "$tmp/base")
+read -r on_med on_p99 < <(stats "$tmp/on")
+read -r off_med off_p99 < <(stats "$tmp/off")
+ratio=$(awk -v a="$on_med" -v b="$off_med" 'BEGIN { printf "%.3f", a / b }')
+# Drift-robust cross-check: the median of the per-pair ratios.
+pair_ratio=$(paste "$tmp/on" "$tmp/off" | awk '{ print $1 / $2 }' | sort -g |
+	awk '{ v[NR] = $1 } END { printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+ratio_base=$(awk -v a="$on_med" -v b="$base_med" 'BEGIN { printf "%.3f", a / b }')
+verdict=$(awk -v r="$ratio" 'BEGIN { print (r <= 1.05) ? "meets the goal (<= 1.05)" : "MISSES the goal (<= 1.05)" }')
+
+mkdir -p "$OUT"
+cat >"$OUT/observer.md" <<MD
+### Observer overhead (\`make bench-observer\`)
+
+First-touch fault storm, $PAGES pages x $ROUNDS rounds per run, $RUNS interleaved
+runs per arm, full event rate (no sampling); per-run mean ns per fault:
+
+| arm | median | p99 |
+|---|---|---|
+| no tierd | $base_med | $base_p99 |
+| tierd running, cgroup not attached | $off_med | $off_p99 |
+| tierd running, cgroup attached | $on_med | $on_p99 |
+
+Attached / not attached: **$ratio** ($verdict); median of the per-pair ratios
+$pair_ratio; attached / no tierd: $ratio_base.
+Records received $received, dropped $dropped; faults counted in the attached cgroup $faults.
+MD
+cat "$OUT/observer.md"

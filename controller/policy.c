@@ -817,6 +817,139 @@ static void parse_cgroups(struct pctx *c, json_object *a, struct policy *p)
 	}
 }
 
+/* --- tiers and JSON -------------------------------------------------------- */
+
+static bool has_node(const int *nodes, unsigned nr, int node)
+{
+	for (unsigned i = 0; i < nr; i++)
+		if (nodes[i] == node)
+			return true;
+	return false;
+}
+
+int policy_tier_nodes(const struct policy_tiers *t, const uint32_t *rank, unsigned nr_nodes,
+		      struct policy_tier_nodes *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < t->nr_dram_nodes + t->nr_cxl_nodes; i++) {
+		int n = i < t->nr_dram_nodes ? t->dram_nodes[i] : t->cxl_nodes[i - t->nr_dram_nodes];
+
+		if ((unsigned)n >= nr_nodes || rank[n] == UINT32_MAX) {
+			snprintf(out->how, sizeof(out->how),
+				 "the policy names node %d, which this machine does not have", n);
+			return -ENOENT;
+		}
+	}
+	if (t->dram_given) {
+		memcpy(out->dram, t->dram_nodes, sizeof(out->dram));
+		out->nr_dram = t->nr_dram_nodes;
+	}
+	if (t->cxl_given) {
+		memcpy(out->cxl, t->cxl_nodes, sizeof(out->cxl));
+		out->nr_cxl = t->nr_cxl_nodes;
+	}
+	for (unsigned n = 0; n < nr_nodes; n++) {
+		if (rank[n] == UINT32_MAX || has_node(t->dram_nodes, t->nr_dram_nodes, (int)n) ||
+		    has_node(t->cxl_nodes, t->nr_cxl_nodes, (int)n))
+			continue;
+		if (rank[n] == 0 && !t->dram_given && out->nr_dram < POLICY_MAX_NODES)
+			out->dram[out->nr_dram++] = (int)n;
+		else if (rank[n] > 0 && !t->cxl_given && out->nr_cxl < POLICY_MAX_NODES)
+			out->cxl[out->nr_cxl++] = (int)n;
+	}
+	snprintf(out->how, sizeof(out->how), "DRAM nodes %s, CXL nodes %s",
+		 t->dram_given ? "from the policy" : "discovered (fastest memory tier)",
+		 t->cxl_given ? "from the policy" : "discovered (slower memory tiers)");
+	if (!out->nr_dram) {
+		snprintf(out->how, sizeof(out->how),
+			 "no DRAM node: %s", t->dram_given ? "the policy lists none"
+							   : "no node is in the fastest memory tier");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static json_object *nodes_json(const int *nodes, unsigned nr)
+{
+	json_object *a = json_object_new_array();
+
+	for (unsigned i = 0; a && i < nr; i++)
+		json_object_array_add(a, json_object_new_int(nodes[i]));
+	return a;
+}
+
+static json_object *size_json(const struct policy_size *s)
+{
+	char buf[32];
+
+	return json_object_new_string(policy_size_format(s, buf, sizeof(buf)));
+}
+
+/* json-c's adders take ownership and cope with NULL values; a NULL object
+ * anywhere is found by the final check of the root. */
+struct json_object *policy_to_json(const struct policy *p)
+{
+	json_object *root = json_object_new_object();
+	json_object *tiers = json_object_new_object();
+	json_object *heat = json_object_new_object();
+	json_object *moves = json_object_new_object();
+	json_object *cgroups = json_object_new_array();
+	json_object *pool = json_object_new_array();
+
+	if (!root || !tiers || !heat || !moves || !cgroups || !pool) {
+		json_object_put(root);
+		json_object_put(tiers);
+		json_object_put(heat);
+		json_object_put(moves);
+		json_object_put(cgroups);
+		json_object_put(pool);
+		return NULL;
+	}
+	if (p->tiers.dram_given)
+		json_object_object_add(tiers, "dram",
+				       nodes_json(p->tiers.dram_nodes, p->tiers.nr_dram_nodes));
+	if (p->tiers.cxl_given)
+		json_object_object_add(tiers, "cxl",
+				       nodes_json(p->tiers.cxl_nodes, p->tiers.nr_cxl_nodes));
+	for (unsigned i = 0; i < p->tiers.nr_pool_uris; i++)
+		json_object_array_add(pool, json_object_new_string(p->tiers.pool_uris[i]));
+	json_object_object_add(tiers, "pool", pool);
+	json_object_object_add(root, "tiers", tiers);
+
+	json_object_object_add(heat, "sampler",
+			       json_object_new_string(policy_sampler_name(p->heat.sampler)));
+	json_object_object_add(heat, "half_life_ms", json_object_new_int64(p->heat.half_life_ms));
+	json_object_object_add(heat, "hint_pages_per_s",
+			       json_object_new_int64(p->heat.hint_pages_per_s));
+	json_object_object_add(heat, "fault_sample_every",
+			       json_object_new_int64(p->heat.fault_sample_every));
+	json_object_object_add(root, "heat", heat);
+
+	json_object_object_add(moves, "interval_ms", json_object_new_int64(p->moves.interval_ms));
+	json_object_object_add(moves, "max_promote_mb_s",
+			       json_object_new_int64(p->moves.max_promote_mb_s));
+	json_object_object_add(moves, "max_demote_mb_s",
+			       json_object_new_int64(p->moves.max_demote_mb_s));
+	json_object_object_add(moves, "cooldown_ms", json_object_new_int64(p->moves.cooldown_ms));
+	json_object_object_add(moves, "hysteresis_pct",
+			       json_object_new_int64(p->moves.hysteresis_pct));
+	json_object_object_add(root, "moves", moves);
+
+	for (unsigned i = 0; i < p->nr_cgroups; i++) {
+		json_object *cg = json_object_new_object();
+
+		if (!cg)
+			continue;
+		json_object_object_add(cg, "path", json_object_new_string(p->cgroups[i].path));
+		json_object_object_add(cg, "dram", size_json(&p->cgroups[i].dram));
+		json_object_object_add(cg, "cxl", size_json(&p->cgroups[i].cxl));
+		json_object_object_add(cg, "pool", json_object_new_boolean(p->cgroups[i].pool));
+		json_object_array_add(cgroups, cg);
+	}
+	json_object_object_add(root, "cgroups", cgroups);
+	return root;
+}
+
 /* --- entry points ---------------------------------------------------------- */
 
 int policy_parse(const char *file, const char *text, size_t len, struct policy *out,
@@ -901,6 +1034,15 @@ int policy_parse(const char *file, const char *text, size_t len, struct policy *
 out:
 	km_free(&c.km);
 	json_object_put(root);
+	/* in file order, as a person fixes them (insertion sort: stable, tiny) */
+	for (unsigned i = 1; i < diag->nr; i++) {
+		struct policy_error e = diag->errs[i];
+		unsigned j = i;
+
+		for (; j > 0 && diag->errs[j - 1].line > e.line; j--)
+			diag->errs[j] = diag->errs[j - 1];
+		diag->errs[j] = e;
+	}
 	if (!ret && diag->nr)
 		ret = -EINVAL;
 	if (ret)

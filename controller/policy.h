@@ -142,4 +142,30 @@ const char *policy_sampler_name(enum policy_sampler s);
 /* Look up the cgroup entry for PATH (exact match), or NULL. */
 const struct policy_cgroup *policy_find_cgroup(const struct policy *p, const char *path);
 
+/*
+ * The DRAM and CXL node sets to use. Nodes the policy names win; a tier
+ * the policy leaves out is taken from RANK: rank[n] is node n's memory
+ * rank for n < NR_NODES (0 = fastest, UINT32_MAX = no such node), as the
+ * observer's node_ranks_read() (controller/topology.h) derives it from
+ * /sys/devices/virtual/memory_tiering and the node cpulists. Rank 0 is
+ * DRAM, every slower rank is CXL. OUT->how says where the sets came from.
+ * Returns 0; -ENOENT if the policy names a node that does not exist;
+ * -ENODEV if no DRAM node results (OUT->how says which).
+ */
+struct policy_tier_nodes {
+	unsigned nr_dram, nr_cxl;
+	int dram[POLICY_MAX_NODES];
+	int cxl[POLICY_MAX_NODES];
+	char how[192];
+};
+int policy_tier_nodes(const struct policy_tiers *t, const uint32_t *rank, unsigned nr_nodes,
+		      struct policy_tier_nodes *out);
+
+/*
+ * The policy as a json-c object in the file's own format (sizes as
+ * strings, every default filled in): what `tierctl policy defaults` prints
+ * and what tierd can show as the policy in force. NULL on ENOMEM.
+ */
+struct json_object *policy_to_json(const struct policy *p);
+
 #endif /* TIERD_POLICY_H */

@@ -13,7 +13,7 @@ POLICY_MK_INCLUDED := 1
 POLICY_SRCS := controller/policy.c controller/heat.c controller/planner.c
 POLICY_LDLIBS := -ljson-c
 
-$(eval $(call unit_test,test_policy,controller/policy.c,-ljson-c))
+$(eval $(call unit_test,test_policy,controller/policy.c tools/tierctl/cmd_policy.c,-ljson-c))
 $(eval $(call unit_test,test_heat,controller/heat.c,))
 $(eval $(call unit_test,test_planner,controller/planner.c controller/heat.c,))
 

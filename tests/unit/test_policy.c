@@ -13,8 +13,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 
+#include <unistd.h>
 #include "../../controller/policy.h"
+#include "../../tools/tierctl/tierctl.h"
+
+/* tierctl's error printer lives in its main.c; the test's own copy */
+void tierctl_err(const struct tierctl_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
 
 static const char *src_dir(void)
 {
@@ -118,20 +132,116 @@ static void test_all_errors_reported(void **state)
 	snprintf(path, sizeof(path), "%s/tests/fixtures/policy/typos.json", src_dir());
 	assert_int_equal(policy_load_file(path, &p, &d), -EINVAL);
 	assert_int_equal(d.nr, 3);
-	/* top-level keys are checked first, then each section */
-	assert_int_equal(d.errs[0].line, 4);
-	assert_string_equal(d.errs[0].key, "cgroup");
-	assert_string_equal(d.errs[0].msg,
-			    "unknown key (known keys here: tiers, heat, moves, cgroups)");
-	assert_int_equal(d.errs[1].line, 2);
-	assert_string_equal(d.errs[1].key, "heat.half_life");
-	assert_string_equal(d.errs[1].msg, "unknown key (known keys here: sampler, half_life_ms, "
+	/* sorted by line */
+	assert_int_equal(d.errs[0].line, 2);
+	assert_string_equal(d.errs[0].key, "heat.half_life");
+	assert_string_equal(d.errs[0].msg, "unknown key (known keys here: sampler, half_life_ms, "
 					   "hint_pages_per_s, fault_sample_every)");
-	assert_int_equal(d.errs[2].line, 3);
-	assert_string_equal(d.errs[2].key, "moves.max_promote_mb_s");
-	policy_error_format(&d, 2, buf, sizeof(buf));
+	assert_int_equal(d.errs[1].line, 3);
+	assert_string_equal(d.errs[1].key, "moves.max_promote_mb_s");
+	policy_error_format(&d, 1, buf, sizeof(buf));
 	assert_non_null(strstr(buf, ":3: moves.max_promote_mb_s: expected an integer from 0 to "
 				    "1000000 (MiB per second, 0 = no promotions), got \"fast\" (a string)"));
+	assert_int_equal(d.errs[2].line, 4);
+	assert_string_equal(d.errs[2].key, "cgroup");
+	assert_string_equal(d.errs[2].msg,
+			    "unknown key (known keys here: tiers, heat, moves, cgroups)");
+}
+
+/* policy_to_json() writes the file format: it parses back to the same policy */
+static void test_json_round_trip(void **state)
+{
+	struct policy p, q;
+	struct policy_diag d;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/tests/fixtures/policy/full.json", src_dir());
+	assert_int_equal(policy_load_file(path, &p, &d), 0);
+	for (int round = 0; round < 2; round++) {
+		json_object *j = policy_to_json(&p);
+		const char *text = json_object_to_json_string(j);
+
+		assert_int_equal(parse_str(text, &q, &d), 0);
+		assert_int_equal(q.tiers.nr_cxl_nodes, p.tiers.nr_cxl_nodes);
+		assert_int_equal(q.tiers.dram_given, p.tiers.dram_given);
+		assert_int_equal(q.tiers.nr_pool_uris, p.tiers.nr_pool_uris);
+		assert_int_equal(q.heat.sampler, p.heat.sampler);
+		assert_int_equal(q.moves.hysteresis_pct, p.moves.hysteresis_pct);
+		assert_int_equal(q.nr_cgroups, p.nr_cgroups);
+		for (unsigned i = 0; i < p.nr_cgroups; i++) {
+			assert_string_equal(q.cgroups[i].path, p.cgroups[i].path);
+			assert_memory_equal(&q.cgroups[i].dram, &p.cgroups[i].dram,
+					    sizeof(struct policy_size));
+			assert_memory_equal(&q.cgroups[i].cxl, &p.cgroups[i].cxl,
+					    sizeof(struct policy_size));
+			assert_int_equal(q.cgroups[i].pool, p.cgroups[i].pool);
+		}
+		json_object_put(j);
+		policy_free(&q);
+		/* second round: the defaults */
+		policy_free(&p);
+	}
+}
+
+#define NONE UINT32_MAX
+struct tier_case {
+	const char *name;
+	const char *policy;
+	uint32_t rank[8];
+	int ret;
+	const char *dram, *cxl; /* node lists as "0,1" */
+};
+
+static const struct tier_case tier_cases[] = {
+	{ "VM: node 1 in a lower tier", "{}", { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE }, 0, "0", "1" },
+	{ "one node", "{}", { 0, NONE, NONE, NONE, NONE, NONE, NONE, NONE }, 0, "0", "" },
+	{ "two sockets, two expanders", "{}", { 0, 0, 1, 2, NONE, NONE, NONE, NONE }, 0, "0,1", "2,3" },
+	{ "policy overrides both", "{\"tiers\": {\"dram\": [1], \"cxl\": [0]}}",
+	  { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE }, 0, "1", "0" },
+	{ "policy gives DRAM, CXL discovered", "{\"tiers\": {\"dram\": [0]}}",
+	  { 0, 0, 1, NONE, NONE, NONE, NONE, NONE }, 0, "0", "2" },
+	{ "policy: no CXL", "{\"tiers\": {\"cxl\": []}}", { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE },
+	  0, "0", "" },
+	{ "policy names a missing node", "{\"tiers\": {\"cxl\": [5]}}",
+	  { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE }, -ENOENT, "", "" },
+	{ "policy names a node beyond the table", "{\"tiers\": {\"cxl\": [9]}}",
+	  { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE }, -ENOENT, "", "" },
+	{ "no fast node", "{}", { 1, 1, NONE, NONE, NONE, NONE, NONE, NONE }, -ENODEV, "", "" },
+};
+
+static void list(char *buf, size_t len, const int *nodes, unsigned nr)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < nr; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%d", i ? "," : "", nodes[i]);
+}
+
+static void test_tier_nodes(void **state)
+{
+	for (size_t i = 0; i < sizeof(tier_cases) / sizeof(tier_cases[0]); i++) {
+		const struct tier_case *c = &tier_cases[i];
+		struct policy p;
+		struct policy_diag d;
+		struct policy_tier_nodes out;
+		char dram[64], cxl[64];
+
+		assert_int_equal(parse_str(c->policy, &p, &d), 0);
+		int ret = policy_tier_nodes(&p.tiers, c->rank, 8, &out);
+
+		if (ret != c->ret)
+			fail_msg("%s: ret %d, want %d (%s)", c->name, ret, c->ret, out.how);
+		assert_true(out.how[0]);
+		if (!ret) {
+			list(dram, sizeof(dram), out.dram, out.nr_dram);
+			list(cxl, sizeof(cxl), out.cxl, out.nr_cxl);
+			if (strcmp(dram, c->dram) || strcmp(cxl, c->cxl))
+				fail_msg("%s: dram [%s] cxl [%s], want [%s] [%s]", c->name, dram, cxl,
+					 c->dram, c->cxl);
+		}
+		policy_free(&p);
+	}
 }
 
 struct bad_case {
@@ -327,6 +437,73 @@ static void test_round_pages(void **state)
 	assert_int_equal(policy_round_pages(0, 1000), 0);
 }
 
+/* Run `tierctl policy ARGS...`; its stdout and stderr into OUT. */
+static int run_cmd(char *out, size_t len, int argc, char **argv)
+{
+	FILE *tmp = tmpfile();
+	int saved_out = dup(1), saved_err = dup(2), ret;
+	size_t n;
+
+	assert_non_null(tmp);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(fileno(tmp), 1);
+	dup2(fileno(tmp), 2);
+	struct tierctl_opts o = { 0 };
+
+	ret = cmd_policy(argc, argv, &o);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	rewind(tmp);
+	n = fread(out, 1, len - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+	return ret;
+}
+
+/* the command's contract: exit status and what it prints */
+static void test_tierctl_policy_check(void **state)
+{
+	char good[512], bad[512], out[8192];
+
+	snprintf(good, sizeof(good), "%s/tests/fixtures/policy/full.json", src_dir());
+	snprintf(bad, sizeof(bad), "%s/tests/fixtures/policy/bad-size.json", src_dir());
+	char *ok_argv[] = { "policy", "check", good, NULL };
+	char *bad_argv[] = { "policy", "check", bad, NULL };
+	char *bad_json_argv[] = { "policy", "check", bad, "-j", NULL };
+	char *noarg_argv[] = { "policy", "check", NULL };
+	char *defaults_argv[] = { "policy", "defaults", NULL };
+
+	assert_int_equal(run_cmd(out, sizeof(out), 3, ok_argv), 0);
+	assert_non_null(strstr(out, "full.json: ok: 3 cgroups; dram [0], cxl [1,2], 3 pool URIs"));
+	assert_non_null(strchr(out, '\n'));
+	assert_int_equal(strchr(out, '\n') - out, strlen(out) - 1); /* one line */
+	assert_int_equal(run_cmd(out, sizeof(out), 3, bad_argv), -EBADMSG);
+	assert_non_null(strstr(out, "bad-size.json:7: cgroups[0].dram: expected a size like 512M or 25%, got \"lots\"\n"));
+	assert_int_equal(run_cmd(out, sizeof(out), 4, bad_json_argv), -EBADMSG);
+	json_object *j = json_tokener_parse(out);
+
+	assert_non_null(j);
+	json_object *errs = json_object_object_get(j, "errors");
+
+	assert_int_equal(json_object_array_length(errs), 1);
+	json_object *e = json_object_array_get_idx(errs, 0);
+
+	assert_int_equal(json_object_get_int(json_object_object_get(e, "line")), 7);
+	assert_string_equal(json_object_get_string(json_object_object_get(e, "key")),
+			    "cgroups[0].dram");
+	json_object_put(j);
+	assert_int_equal(run_cmd(out, sizeof(out), 2, noarg_argv), -EINVAL);
+	assert_int_equal(run_cmd(out, sizeof(out), 2, defaults_argv), 0);
+	j = json_tokener_parse(out);
+	assert_non_null(j);
+	json_object_put(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,12 +511,15 @@ int main(void)
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_bad_size_file),
 		cmocka_unit_test(test_all_errors_reported),
+		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_tier_nodes),
 		cmocka_unit_test(test_bad_cases),
 		cmocka_unit_test(test_many_errors_counted),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_size_resolve),
 		cmocka_unit_test(test_round_pages),
+		cmocka_unit_test(test_tierctl_policy_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

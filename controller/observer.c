@@ -143,6 +143,19 @@ static int prepare_pin_root(struct tierd_observer *ob, char *err, size_t err_siz
 	if (access(ob->pin_root, F_OK) == 0 && is_bpffs(ob->pin_root))
 		return 0;
 	if (access(ob->pin_root, F_OK) != 0) {
+		/* /sys/fs/bpf is the standard bpffs mount point, but on hosts
+		 * without systemd it is an empty sysfs directory: mount bpffs
+		 * there, as systemd would, and leave it for others. */
+		if (strcmp(parent, "/sys/fs/bpf") == 0 && !is_bpffs(parent)) {
+			if (mount("bpf", parent, "bpf", 0, "mode=0700") < 0) {
+				ret = -errno;
+				snprintf(err, err_size,
+					 "no bpffs at /sys/fs/bpf and mounting one failed: %s",
+					 strerror(-ret));
+				return ret;
+			}
+			log_info("mounted bpffs at /sys/fs/bpf (the standard place; left mounted)");
+		}
 		if (mkdir(ob->pin_root, 0700) < 0) {
 			ret = -errno;
 			snprintf(err, err_size, "cannot create the pin directory %s: %s",

@@ -16,6 +16,9 @@ done
 make_tmpdir
 A=$(make_cgroup "tierd-obs-a.$$") || exit $?
 B=$(make_cgroup "tierd-obs-b.$$") || exit $?
+# make_cgroup runs in $(...), a subshell: its on_exit is lost; register here.
+on_exit "_remove_cgroup '$A'"
+on_exit "_remove_cgroup '$B'"
 mkdir "$A/child" || die "cannot create $A/child"
 
 PINS=$TEST_TMP/pins

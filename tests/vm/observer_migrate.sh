@@ -16,6 +16,7 @@ for b in tierd tierctl wl-move-pages; do
 done
 make_tmpdir
 CG=$(make_cgroup "tierd-obs-mig.$$") || exit $?
+on_exit "_remove_cgroup '$CG'" # make_cgroup's own on_exit ran in a subshell
 grep -qw memory "$CG/cgroup.controllers" ||
 	skip "the memory controller is not enabled for $CG (folios are charged to the root)"
 

@@ -34,13 +34,18 @@ const char *plan_reason_name(enum plan_reason r)
 }
 
 /* log2 bucket with 8 linear sub-buckets: exact below 16, then 1/8 octave */
-unsigned plan_bucket(uint32_t key)
+static inline unsigned bucket_of(uint32_t key)
 {
 	if (key < 16)
 		return key;
 	unsigned e = 31 - (unsigned)__builtin_clz(key);
 
 	return (e - 2) * 8 + ((key >> (e - 3)) & 7);
+}
+
+unsigned plan_bucket(uint32_t key)
+{
+	return bucket_of(key);
 }
 
 uint32_t plan_bucket_min(unsigned bucket)
@@ -77,16 +82,16 @@ static void cut_all(struct cut *c, bool ascending)
 	c->b = ascending ? NB : -1;
 }
 
-static bool cut_take(struct cut *c, unsigned bucket, unsigned incumbent)
+static inline bool cut_take(struct cut *c, unsigned bucket, unsigned incumbent)
 {
 	int b = (int)bucket;
-	unsigned k = incumbent ? 0 : 1;
 
-	if (c->ascending ? b < c->b : b > c->b)
-		return true;
-	if (b != c->b)
-		return false;
-	return c->seen[k]++ < c->quota[k];
+	if (__builtin_expect(b == c->b, 0)) {
+		unsigned k = incumbent ? 0 : 1;
+
+		return c->seen[k]++ < c->quota[k];
+	}
+	return c->ascending ? b < c->b : b > c->b;
 }
 
 static void cut_rewind(struct cut *c)
@@ -194,34 +199,10 @@ struct plan_work {
 	uint32_t hyst_pct;
 };
 
-static uint32_t boost(uint32_t heat, uint32_t pct)
+/* A page's key at a tier boundary: incumbents count hysteresis_pct more. */
+static inline uint32_t key_of(uint32_t heat, bool incumbent, uint32_t pct)
 {
-	uint64_t k = heat + (uint64_t)heat * pct / 100;
-
-	return k > UINT32_MAX ? UINT32_MAX : (uint32_t)k;
-}
-
-/* The tier this page belongs in (passes 2-4 call it in the same order). */
-static enum heat_tier target_of(struct plan_work *w, uint32_t heat, enum heat_tier tier)
-{
-	bool in_dram = tier == HEAT_TIER_DRAM;
-	bool in_mem = in_dram || tier == HEAT_TIER_CXL;
-
-	if (cut_take(&w->c1, plan_bucket(in_dram ? boost(heat, w->hyst_pct) : heat), in_dram))
-		return HEAT_TIER_DRAM;
-	switch (w->lower) {
-	case LOWER_NONE:
-		return HEAT_TIER_DRAM;
-	case LOWER_CXL:
-		return HEAT_TIER_CXL;
-	case LOWER_POOL:
-		return HEAT_TIER_POOL;
-	case LOWER_BOTH:
-		break;
-	}
-	if (cut_take(&w->c2, plan_bucket(in_mem ? boost(heat, w->hyst_pct) : heat), in_mem))
-		return HEAT_TIER_CXL;
-	return HEAT_TIER_POOL;
+	return heat + (incumbent ? (uint32_t)((uint64_t)heat * pct / 100) : 0);
 }
 
 static int class_of(enum heat_tier from, enum heat_tier to)
@@ -237,6 +218,12 @@ static int class_of(enum heat_tier from, enum heat_tier to)
 
 	return from == to ? -1 : map[from][to];
 }
+
+static const uint8_t class_to[PLAN_NR_CLASSES] = {
+	[PLAN_CXL_TO_POOL] = HEAT_TIER_POOL,  [PLAN_DRAM_TO_POOL] = HEAT_TIER_POOL,
+	[PLAN_DRAM_TO_CXL] = HEAT_TIER_CXL,   [PLAN_CXL_TO_DRAM] = HEAT_TIER_DRAM,
+	[PLAN_POOL_TO_DRAM] = HEAT_TIER_DRAM, [PLAN_POOL_TO_CXL] = HEAT_TIER_CXL,
+};
 
 static void rewind_all(struct plan_work *w)
 {
@@ -267,12 +254,7 @@ size_t plan_moves_needed(const struct heat_table *t, const struct plan_budget *b
 	return n > SIZE_MAX ? SIZE_MAX : (size_t)n;
 }
 
-#define for_each_page(t, r, p, rec)                                                             \
-	for (unsigned _ri = 0; _ri < (t)->nr_regions; _ri++)                                     \
-		for (uint64_t p = 0, _n = ((r) = (t)->regions[_ri])->nr_pages; p < _n; p++)      \
-			if (((rec) = (r)->recs[p]), 1)
-
-static void classify_group(const struct plan_result *res, uint64_t *off)
+static void class_offsets(const struct plan_result *res, uint64_t *off)
 {
 	/* execution order: pool-bound demotions, DRAM->CXL, into DRAM, pool->CXL */
 	off[PLAN_CXL_TO_POOL] = 0;
@@ -283,43 +265,199 @@ static void classify_group(const struct plan_result *res, uint64_t *off)
 	off[PLAN_POOL_TO_CXL] = off[PLAN_POOL_TO_DRAM] + res->nr_planned[PLAN_POOL_TO_DRAM];
 }
 
+/*
+ * The scratch byte of each page (one byte per page, for one round): after
+ * pass 2 whether the DRAM cut took it; after pass 3 its move class + 1, or
+ * 0 for no move. It spares passes 3 and 4 from redoing earlier decisions.
+ */
+enum { S_SKIP = 0, S_DRAM = 1, S_REST = 2 };
+
+/*
+ * The passes keep counters and settings in locals: the histograms are
+ * written through pointers, and the compiler would otherwise reload
+ * anything that might alias them on every page.
+ */
+
+/* 1: where pages are; DRAM keys */
+static void pass_dram_keys(const struct heat_table *t, struct plan_work *w,
+			   struct plan_result *res, uint64_t *pinned)
+{
+	uint64_t (*restrict h1)[2] = w->h1;
+	uint64_t nr[HEAT_NR_TIERS] = { 0 }, nr_pinned[HEAT_NR_TIERS] = { 0 };
+	const uint32_t pct = w->hyst_pct;
+
+	for (unsigned ri = 0; ri < t->nr_regions; ri++) {
+		const struct heat_region *r = t->regions[ri];
+		const uint32_t *recs = r->recs;
+		const uint64_t n = r->nr_pages;
+
+		for (uint64_t p = 0; p < n; p++) {
+			uint32_t rec = recs[p];
+			enum heat_tier tier = heat_rec_tier(rec);
+			bool in_dram = tier == HEAT_TIER_DRAM;
+
+			nr[tier]++;
+			if (tier == HEAT_TIER_UNKNOWN)
+				continue;
+			if (rec & HEAT_F_PINNED) {
+				nr_pinned[tier]++;
+				continue;
+			}
+			h1[bucket_of(key_of(heat_rec_heat(rec), in_dram, pct))][!in_dram]++;
+		}
+	}
+	for (int i = 0; i < HEAT_NR_TIERS; i++) {
+		res->nr_pages[i] = nr[i];
+		pinned[i] = nr_pinned[i];
+	}
+}
+
+/* 2: the DRAM cut; CXL keys of the pages it leaves */
+static void pass_cxl_keys(const struct heat_table *t, struct plan_work *w, uint8_t *restrict sc)
+{
+	uint64_t (*restrict h2)[2] = w->h2;
+	struct cut c1 = w->c1;
+	const uint32_t pct = w->hyst_pct;
+	const bool both = w->lower == LOWER_BOTH;
+	uint64_t i = 0;
+
+	for (unsigned ri = 0; ri < t->nr_regions; ri++) {
+		const struct heat_region *r = t->regions[ri];
+		const uint32_t *recs = r->recs;
+		const uint64_t n = r->nr_pages;
+
+		for (uint64_t p = 0; p < n; p++, i++) {
+			uint32_t rec = recs[p], heat = heat_rec_heat(rec);
+			enum heat_tier tier = heat_rec_tier(rec);
+			bool in_dram = tier == HEAT_TIER_DRAM;
+			bool in_mem = in_dram || tier == HEAT_TIER_CXL;
+
+			if (tier == HEAT_TIER_UNKNOWN || rec & HEAT_F_PINNED) {
+				sc[i] = S_SKIP;
+				continue;
+			}
+			if (cut_take(&c1, bucket_of(key_of(heat, in_dram, pct)), in_dram)) {
+				sc[i] = S_DRAM;
+				continue;
+			}
+			sc[i] = S_REST;
+			if (both)
+				h2[bucket_of(key_of(heat, in_mem, pct))][!in_mem]++;
+		}
+	}
+}
+
+/* 3: every page's target; the would-be moves by class */
+static void pass_targets(const struct heat_table *t, struct plan_work *w, uint8_t *restrict sc,
+			 struct plan_result *res)
+{
+	static const enum heat_tier floor_of[] = {
+		[LOWER_NONE] = HEAT_TIER_DRAM, [LOWER_CXL] = HEAT_TIER_CXL,
+		[LOWER_POOL] = HEAT_TIER_POOL, [LOWER_BOTH] = HEAT_TIER_POOL,
+	};
+	uint64_t (*restrict ch)[NB] = w->ch;
+	uint64_t target[HEAT_NR_TIERS] = { 0 }, wanted[PLAN_NR_CLASSES] = { 0 };
+	struct cut c2 = w->c2;
+	const uint32_t pct = w->hyst_pct;
+	const bool both = w->lower == LOWER_BOTH;
+	const enum heat_tier floor = floor_of[w->lower];
+	uint64_t i = 0;
+
+	for (unsigned ri = 0; ri < t->nr_regions; ri++) {
+		const struct heat_region *r = t->regions[ri];
+		const uint32_t *recs = r->recs;
+		const uint64_t n = r->nr_pages;
+
+		for (uint64_t p = 0; p < n; p++, i++) {
+			uint32_t rec = recs[p], heat = heat_rec_heat(rec);
+			enum heat_tier tier = heat_rec_tier(rec), to;
+
+			if (sc[i] == S_SKIP)
+				continue;
+			if (sc[i] == S_DRAM) {
+				to = HEAT_TIER_DRAM;
+			} else if (both) {
+				bool in_mem = tier == HEAT_TIER_DRAM || tier == HEAT_TIER_CXL;
+
+				to = cut_take(&c2, bucket_of(key_of(heat, in_mem, pct)), in_mem)
+					     ? HEAT_TIER_CXL
+					     : HEAT_TIER_POOL;
+			} else {
+				to = floor;
+			}
+			target[to]++;
+			int c = class_of(tier, to);
+
+			sc[i] = (uint8_t)(c + 1);
+			if (c >= 0) {
+				ch[c][bucket_of(heat)]++;
+				wanted[c]++;
+			}
+		}
+	}
+	for (int k = 0; k < HEAT_NR_TIERS; k++)
+		res->nr_target[k] += target[k];
+	for (int k = 0; k < PLAN_NR_CLASSES; k++)
+		res->nr_wanted[k] = wanted[k];
+}
+
+/* 5: emit the moves the class cuts take, each class into its slot */
+static void pass_emit(const struct heat_table *t, struct plan_work *w, const uint8_t *sc,
+		      uint64_t *off, const uint64_t *end, struct plan_move *moves)
+{
+	uint64_t i = 0;
+
+	for (unsigned ri = 0; ri < t->nr_regions; ri++) {
+		const struct heat_region *r = t->regions[ri];
+
+		for (uint64_t p = 0; p < r->nr_pages; p++, i++) {
+			if (!sc[i])
+				continue;
+			int cl = sc[i] - 1;
+			uint32_t rec = r->recs[p], heat = heat_rec_heat(rec);
+			enum heat_tier from = heat_rec_tier(rec), to = class_to[cl];
+
+			if (!cut_take(&w->cc[cl], bucket_of(heat), 1) || off[cl] >= end[cl])
+				continue; /* (off >= end cannot happen: cuts hold exactly) */
+			moves[off[cl]++] = (struct plan_move){
+				.addr = r->start + (p << HEAT_PAGE_SHIFT),
+				.pid = r->pid,
+				.heat = heat,
+				.from = (uint8_t)from,
+				.to = (uint8_t)to,
+				.reason = to == HEAT_TIER_DRAM	   ? PLAN_HOT
+					  : from == HEAT_TIER_DRAM ? PLAN_DRAM_COLD
+					  : to == HEAT_TIER_CXL	   ? PLAN_WARM
+								   : PLAN_CXL_COLD,
+			};
+		}
+	}
+}
+
 int plan_round(const struct heat_table *t, const struct plan_budget *b, struct plan_move *moves,
 	       size_t cap, struct plan_result *res)
 {
-	const struct heat_region *r;
 	uint64_t pinned[HEAT_NR_TIERS] = { 0 };
-	uint32_t rec;
 	struct plan_work *w;
+	uint8_t *sc;
 
 	memset(res, 0, sizeof(*res));
 	if (cap < plan_moves_needed(t, b))
 		return -ENOSPC;
 	w = calloc(1, sizeof(*w));
-	if (!w)
+	sc = malloc(t->nr_pages ? t->nr_pages : 1);
+	if (!w || !sc) {
+		free(w);
+		free(sc);
 		return -ENOMEM;
+	}
 	w->hyst_pct = b->hysteresis_pct;
 	if (b->has_cxl)
 		w->lower = b->pool ? LOWER_BOTH : LOWER_CXL;
 	else
 		w->lower = b->pool ? LOWER_POOL : LOWER_NONE;
 
-	/* 1: where pages are; DRAM keys */
-	for_each_page(t, r, p, rec)
-	{
-		enum heat_tier tier = heat_rec_tier(rec);
-		uint32_t heat = heat_rec_heat(rec);
-
-		res->nr_pages[tier]++;
-		if (tier == HEAT_TIER_UNKNOWN)
-			continue;
-		if (rec & HEAT_F_PINNED) {
-			pinned[tier]++;
-			continue;
-		}
-		bool in_dram = tier == HEAT_TIER_DRAM;
-
-		w->h1[plan_bucket(in_dram ? boost(heat, w->hyst_pct) : heat)][in_dram ? 0 : 1]++;
-	}
+	pass_dram_keys(t, w, res, pinned);
 	for (int i = 0; i < HEAT_NR_TIERS; i++)
 		res->nr_pinned += pinned[i];
 	if (w->lower == LOWER_NONE)
@@ -327,46 +465,15 @@ int plan_round(const struct heat_table *t, const struct plan_budget *b, struct p
 	else
 		select_top(w->h1, sub_sat(b->dram_pages, pinned[HEAT_TIER_DRAM]), &w->c1);
 
-	/* 2: the pages DRAM does not take; CXL keys */
-	if (w->lower == LOWER_BOTH) {
-		for_each_page(t, r, p, rec)
-		{
-			enum heat_tier tier = heat_rec_tier(rec);
-			uint32_t heat = heat_rec_heat(rec);
-			bool in_dram = tier == HEAT_TIER_DRAM;
-			bool in_mem = in_dram || tier == HEAT_TIER_CXL;
-
-			if (tier == HEAT_TIER_UNKNOWN || rec & HEAT_F_PINNED)
-				continue;
-			if (cut_take(&w->c1,
-				     plan_bucket(in_dram ? boost(heat, w->hyst_pct) : heat), in_dram))
-				continue;
-			w->h2[plan_bucket(in_mem ? boost(heat, w->hyst_pct) : heat)][in_mem ? 0 : 1]++;
-		}
+	pass_cxl_keys(t, w, sc);
+	if (w->lower == LOWER_BOTH)
 		select_top(w->h2, sub_sat(b->cxl_pages, pinned[HEAT_TIER_CXL]), &w->c2);
-	} else {
+	else
 		cut_none(&w->c2, false);
-	}
 
-	/* 3: targets; would-be moves by class */
-	rewind_all(w);
 	for (int i = 0; i < HEAT_NR_TIERS; i++)
 		res->nr_target[i] = pinned[i];
-	for_each_page(t, r, p, rec)
-	{
-		enum heat_tier tier = heat_rec_tier(rec);
-
-		if (tier == HEAT_TIER_UNKNOWN || rec & HEAT_F_PINNED)
-			continue;
-		enum heat_tier to = target_of(w, heat_rec_heat(rec), tier);
-		int c = class_of(tier, to);
-
-		res->nr_target[to]++;
-		if (c >= 0) {
-			w->ch[c][plan_bucket(heat_rec_heat(rec))]++;
-			res->nr_wanted[c]++;
-		}
-	}
+	pass_targets(t, w, sc, res);
 	res->nr_target[HEAT_TIER_UNKNOWN] = res->nr_pages[HEAT_TIER_UNKNOWN];
 	res->dram = threshold_of(&w->c1, w->hyst_pct);
 	res->cxl = threshold_of(&w->c2, w->hyst_pct);
@@ -374,7 +481,6 @@ int plan_round(const struct heat_table *t, const struct plan_budget *b, struct p
 		res->floor_overflow_pages = sub_sat(res->nr_target[HEAT_TIER_DRAM], b->dram_pages);
 	else if (w->lower == LOWER_CXL)
 		res->floor_overflow_pages = sub_sat(res->nr_target[HEAT_TIER_CXL], b->cxl_pages);
-
 	/* 4: rate limits and room */
 	uint64_t d = res->nr_pages[HEAT_TIER_DRAM], c = res->nr_pages[HEAT_TIER_CXL];
 	uint64_t dram_budget = b->dram_pages;
@@ -446,41 +552,16 @@ int plan_round(const struct heat_table *t, const struct plan_budget *b, struct p
 	res->nr_after[HEAT_TIER_POOL] += np[PLAN_CXL_TO_POOL] + np[PLAN_DRAM_TO_POOL];
 	res->nr_after[HEAT_TIER_POOL] -= np[PLAN_POOL_TO_DRAM] + np[PLAN_POOL_TO_CXL];
 
-	/* 5: emit, each class into its slot of the execution order */
+	/* 5: emit */
 	uint64_t off[PLAN_NR_CLASSES], end[PLAN_NR_CLASSES];
 
-	classify_group(res, off);
+	class_offsets(res, off);
 	for (int i = 0; i < PLAN_NR_CLASSES; i++)
 		end[i] = off[i] + np[i];
 	rewind_all(w);
-	if (res->nr_moves) {
-		for_each_page(t, r, p, rec)
-		{
-			enum heat_tier tier = heat_rec_tier(rec);
-			uint32_t heat = heat_rec_heat(rec);
-
-			if (tier == HEAT_TIER_UNKNOWN || rec & HEAT_F_PINNED)
-				continue;
-			enum heat_tier to = target_of(w, heat, tier);
-			int cl = class_of(tier, to);
-
-			if (cl < 0 || !cut_take(&w->cc[cl], plan_bucket(heat), 1))
-				continue;
-			if (off[cl] >= end[cl])
-				continue; /* cannot happen: the cuts hold exactly np[] pages */
-			moves[off[cl]++] = (struct plan_move){
-				.addr = r->start + (p << HEAT_PAGE_SHIFT),
-				.pid = r->pid,
-				.heat = heat,
-				.from = (uint8_t)tier,
-				.to = (uint8_t)to,
-				.reason = to == HEAT_TIER_DRAM	   ? PLAN_HOT
-					  : tier == HEAT_TIER_DRAM ? PLAN_DRAM_COLD
-					  : to == HEAT_TIER_CXL	   ? PLAN_WARM
-								   : PLAN_CXL_COLD,
-			};
-		}
-	}
+	if (res->nr_moves)
+		pass_emit(t, w, sc, off, end, moves);
+	free(sc);
 	free(w);
 	return 0;
 }

@@ -121,7 +121,8 @@ static void remove_at(struct heat_table *t, unsigned i)
 {
 	t->nr_pages -= t->regions[i]->nr_pages;
 	free(t->regions[i]);
-	memmove(&t->regions[i], &t->regions[i + 1], (t->nr_regions - i - 1) * sizeof(t->regions[0]));
+	memmove(&t->regions[i], &t->regions[i + 1],
+		(t->nr_regions - i - 1) * sizeof(t->regions[0]));
 	t->nr_regions--;
 	t->last_hit = 0;
 }

@@ -77,21 +77,21 @@ static inline uint32_t heat_rec_make(uint32_t heat, enum heat_tier tier, uint32_
 }
 
 struct heat_region {
-	uint32_t pid;	   /* the process (tgid) whose address space this is */
+	uint32_t pid; /* the process (tgid) whose address space this is */
 	uint32_t reserved;
-	uint64_t start;	   /* page-aligned virtual address */
+	uint64_t start; /* page-aligned virtual address */
 	uint64_t nr_pages;
-	uint32_t recs[];   /* one record per page, see the top of this file */
+	uint32_t recs[]; /* one record per page, see the top of this file */
 };
 
 struct heat_table {
 	struct heat_region **regions; /* sorted by (pid, start) */
 	unsigned nr_regions, cap_regions;
-	unsigned last_hit;	      /* index of the region the last lookup found */
-	uint64_t nr_pages;	      /* tracked pages in all regions */
+	unsigned last_hit; /* index of the region the last lookup found */
+	uint64_t nr_pages; /* tracked pages in all regions */
 	uint32_t half_life_ms;
-	uint64_t last_decay_ms;	      /* clock of the last heat_decay() */
-	uint64_t nr_untracked;	      /* accesses recorded at no tracked page */
+	uint64_t last_decay_ms; /* clock of the last heat_decay() */
+	uint64_t nr_untracked; /* accesses recorded at no tracked page */
 };
 
 /* Log2 histogram of heat, per tier: bucket 0 holds heat 0, bucket b >= 1

@@ -184,17 +184,17 @@ static uint64_t add_sat(uint64_t a, uint64_t b)
 }
 
 enum lower_tier {
-	LOWER_NONE,  /* nothing below DRAM: every page stays in DRAM */
-	LOWER_CXL,   /* CXL is the floor (no pool) */
-	LOWER_POOL,  /* the pool is the floor, no CXL node */
-	LOWER_BOTH,  /* CXL, then the pool */
+	LOWER_NONE, /* nothing below DRAM: every page stays in DRAM */
+	LOWER_CXL, /* CXL is the floor (no pool) */
+	LOWER_POOL, /* the pool is the floor, no CXL node */
+	LOWER_BOTH, /* CXL, then the pool */
 };
 
 struct plan_work {
-	uint64_t h1[NB][2], h2[NB][2];	     /* tier boundary histograms */
-	uint64_t ch[PLAN_NR_CLASSES][NB];    /* per-class heat histograms */
-	struct cut c1, c2;		     /* DRAM and CXL boundary cuts */
-	struct cut cc[PLAN_NR_CLASSES];	     /* per-class rate/room cuts */
+	uint64_t h1[NB][2], h2[NB][2]; /* tier boundary histograms */
+	uint64_t ch[PLAN_NR_CLASSES][NB]; /* per-class heat histograms */
+	struct cut c1, c2; /* DRAM and CXL boundary cuts */
+	struct cut cc[PLAN_NR_CLASSES]; /* per-class rate/room cuts */
 	enum lower_tier lower;
 	uint32_t hyst_pct;
 };
@@ -279,10 +279,10 @@ enum { S_SKIP = 0, S_DRAM = 1, S_REST = 2 };
  */
 
 /* 1: where pages are; DRAM keys */
-static void pass_dram_keys(const struct heat_table *t, struct plan_work *w,
-			   struct plan_result *res, uint64_t *pinned)
+static void pass_dram_keys(const struct heat_table *t, struct plan_work *w, struct plan_result *res,
+			   uint64_t *pinned)
 {
-	uint64_t (*restrict h1)[2] = w->h1;
+	uint64_t(*restrict h1)[2] = w->h1;
 	uint64_t nr[HEAT_NR_TIERS] = { 0 }, nr_pinned[HEAT_NR_TIERS] = { 0 };
 	const uint32_t pct = w->hyst_pct;
 
@@ -315,7 +315,7 @@ static void pass_dram_keys(const struct heat_table *t, struct plan_work *w,
 /* 2: the DRAM cut; CXL keys of the pages it leaves */
 static void pass_cxl_keys(const struct heat_table *t, struct plan_work *w, uint8_t *restrict sc)
 {
-	uint64_t (*restrict h2)[2] = w->h2;
+	uint64_t(*restrict h2)[2] = w->h2;
 	struct cut c1 = w->c1;
 	const uint32_t pct = w->hyst_pct;
 	const bool both = w->lower == LOWER_BOTH;
@@ -352,10 +352,12 @@ static void pass_targets(const struct heat_table *t, struct plan_work *w, uint8_
 			 struct plan_result *res)
 {
 	static const enum heat_tier floor_of[] = {
-		[LOWER_NONE] = HEAT_TIER_DRAM, [LOWER_CXL] = HEAT_TIER_CXL,
-		[LOWER_POOL] = HEAT_TIER_POOL, [LOWER_BOTH] = HEAT_TIER_POOL,
+		[LOWER_NONE] = HEAT_TIER_DRAM,
+		[LOWER_CXL] = HEAT_TIER_CXL,
+		[LOWER_POOL] = HEAT_TIER_POOL,
+		[LOWER_BOTH] = HEAT_TIER_POOL,
 	};
-	uint64_t (*restrict ch)[NB] = w->ch;
+	uint64_t(*restrict ch)[NB] = w->ch;
 	uint64_t target[HEAT_NR_TIERS] = { 0 }, wanted[PLAN_NR_CLASSES] = { 0 };
 	struct cut c2 = w->c2;
 	const uint32_t pct = w->hyst_pct;
@@ -380,8 +382,8 @@ static void pass_targets(const struct heat_table *t, struct plan_work *w, uint8_
 				bool in_mem = tier == HEAT_TIER_DRAM || tier == HEAT_TIER_CXL;
 
 				to = cut_take(&c2, bucket_of(key_of(heat, in_mem, pct)), in_mem)
-					     ? HEAT_TIER_CXL
-					     : HEAT_TIER_POOL;
+					 ? HEAT_TIER_CXL
+					 : HEAT_TIER_POOL;
 			} else {
 				to = floor;
 			}
@@ -490,9 +492,10 @@ int plan_round(const struct heat_table *t, const struct plan_budget *b, struct p
 
 	/* demotions to the pool, coldest first: they only free room */
 	static const int to_pool[] = { PLAN_CXL_TO_POOL, PLAN_DRAM_TO_POOL };
-	select_merged(w->ch, to_pool, 2, min_u64(rd, res->nr_wanted[PLAN_CXL_TO_POOL] +
-						      res->nr_wanted[PLAN_DRAM_TO_POOL]),
-		      true, w->cc, got);
+	select_merged(
+	    w->ch, to_pool, 2,
+	    min_u64(rd, res->nr_wanted[PLAN_CXL_TO_POOL] + res->nr_wanted[PLAN_DRAM_TO_POOL]), true,
+	    w->cc, got);
 	np[PLAN_CXL_TO_POOL] = got[0];
 	np[PLAN_DRAM_TO_POOL] = got[1];
 	rd -= got[0] + got[1];
@@ -535,8 +538,8 @@ int plan_round(const struct heat_table *t, const struct plan_budget *b, struct p
 	/* pool->CXL, hottest first, into what room CXL has left */
 	static const int p2c[] = { PLAN_POOL_TO_CXL };
 	uint64_t c_after = c + x - np[PLAN_CXL_TO_DRAM];
-	uint64_t wn = min_u64(min_u64(res->nr_wanted[PLAN_POOL_TO_CXL], rp),
-			      sub_sat(cxl_budget, c_after));
+	uint64_t wn =
+	    min_u64(min_u64(res->nr_wanted[PLAN_POOL_TO_CXL], rp), sub_sat(cxl_budget, c_after));
 
 	select_merged(w->ch, p2c, 1, wn, false, w->cc, got);
 	np[PLAN_POOL_TO_CXL] = wn;

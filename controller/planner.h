@@ -44,31 +44,31 @@
 #define PLAN_UNLIMITED UINT64_MAX
 
 struct plan_budget {
-	uint64_t dram_pages;	    /* PLAN_UNLIMITED: no limit */
-	uint64_t cxl_pages;	    /* ignored when CXL is the floor (no pool) */
-	bool has_cxl;		    /* a CXL node exists; else two tiers */
-	bool pool;		    /* pages may go to the pool */
+	uint64_t dram_pages; /* PLAN_UNLIMITED: no limit */
+	uint64_t cxl_pages; /* ignored when CXL is the floor (no pool) */
+	bool has_cxl; /* a CXL node exists; else two tiers */
+	bool pool; /* pages may go to the pool */
 	uint64_t max_promote_pages; /* this round, all moves to a faster tier */
-	uint64_t max_demote_pages;  /* this round, all moves to a slower tier */
-	uint32_t hysteresis_pct;    /* incumbents' heat counts this much more */
+	uint64_t max_demote_pages; /* this round, all moves to a slower tier */
+	uint32_t hysteresis_pct; /* incumbents' heat counts this much more */
 };
 
 enum plan_reason {
-	PLAN_HOT,	/* to DRAM: at or above the DRAM threshold */
+	PLAN_HOT, /* to DRAM: at or above the DRAM threshold */
 	PLAN_DRAM_COLD, /* out of DRAM: below the DRAM threshold */
-	PLAN_WARM,	/* pool -> CXL: at or above the CXL threshold */
-	PLAN_CXL_COLD,	/* CXL -> pool: below the CXL threshold */
+	PLAN_WARM, /* pool -> CXL: at or above the CXL threshold */
+	PLAN_CXL_COLD, /* CXL -> pool: below the CXL threshold */
 };
 
 const char *plan_reason_name(enum plan_reason r);
 
 struct plan_move {
-	uint64_t addr;	 /* page address in PID's address space */
+	uint64_t addr; /* page address in PID's address space */
 	uint32_t pid;
-	uint32_t heat;	 /* raw heat units (HEAT_ONE per access) */
-	uint8_t from;	 /* enum heat_tier */
-	uint8_t to;	 /* enum heat_tier */
-	uint8_t reason;	 /* enum plan_reason */
+	uint32_t heat; /* raw heat units (HEAT_ONE per access) */
+	uint8_t from; /* enum heat_tier */
+	uint8_t to; /* enum heat_tier */
+	uint8_t reason; /* enum plan_reason */
 	uint8_t pad;
 };
 
@@ -94,15 +94,15 @@ enum plan_class {
 
 struct plan_result {
 	struct plan_threshold dram, cxl;
-	uint64_t nr_pages[HEAT_NR_TIERS];  /* where pages are now (index: heat_tier) */
+	uint64_t nr_pages[HEAT_NR_TIERS]; /* where pages are now (index: heat_tier) */
 	uint64_t nr_target[HEAT_NR_TIERS]; /* where they would be without rate limits */
-	uint64_t nr_after[HEAT_NR_TIERS];  /* where they will be after this plan */
+	uint64_t nr_after[HEAT_NR_TIERS]; /* where they will be after this plan */
 	uint64_t nr_pinned;
 	uint64_t nr_wanted[PLAN_NR_CLASSES];
 	uint64_t nr_planned[PLAN_NR_CLASSES];
-	uint64_t nr_promote, nr_demote;	   /* in the move list */
+	uint64_t nr_promote, nr_demote; /* in the move list */
 	uint64_t nr_moves;
-	uint64_t floor_overflow_pages;	   /* pages the floor tier holds beyond its budget */
+	uint64_t floor_overflow_pages; /* pages the floor tier holds beyond its budget */
 };
 
 /* The move list capacity plan_round() needs for this table and budget. */

@@ -108,9 +108,8 @@ static void km_skip(struct keymap *km)
 		} else if (c == '/' && km->pos + 1 < km->len && km->text[km->pos + 1] == '*') {
 			km_next(km);
 			km_next(km);
-			while (km_peek(km) != -1 &&
-			       !(km_peek(km) == '*' && km->pos + 1 < km->len &&
-				 km->text[km->pos + 1] == '/'))
+			while (km_peek(km) != -1 && !(km_peek(km) == '*' && km->pos + 1 < km->len &&
+						      km->text[km->pos + 1] == '/'))
 				km_next(km);
 			km_next(km);
 			km_next(km);
@@ -280,7 +279,7 @@ static void diag_add(struct policy_diag *d, unsigned line, const char *key, cons
 }
 
 static void diag_line(struct policy_diag *d, unsigned line, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void diag_line(struct policy_diag *d, unsigned line, const char *key, const char *fmt, ...)
 {
 	va_list ap;
@@ -291,7 +290,7 @@ static void diag_line(struct policy_diag *d, unsigned line, const char *key, con
 }
 
 static void perr(struct pctx *c, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void perr(struct pctx *c, const char *key, const char *fmt, ...)
 {
 	va_list ap;
@@ -316,8 +315,8 @@ char *policy_error_format(const struct policy_diag *diag, unsigned i, char *buf,
 /* A short rendering of a JSON value for "got ..." in messages. */
 static const char *got(json_object *v, char *buf, size_t len)
 {
-	const char *s = json_object_to_json_string_ext(
-		v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	if (strlen(s) > 48)
 		snprintf(buf, len, "%.45s...", s);
@@ -329,13 +328,20 @@ static const char *got(json_object *v, char *buf, size_t len)
 static const char *type_word(json_object *v)
 {
 	switch (json_object_get_type(v)) {
-	case json_type_null: return "null";
-	case json_type_boolean: return "a boolean";
-	case json_type_double: return "a number with a fraction";
-	case json_type_int: return "an integer";
-	case json_type_object: return "an object";
-	case json_type_array: return "an array";
-	case json_type_string: return "a string";
+	case json_type_null:
+		return "null";
+	case json_type_boolean:
+		return "a boolean";
+	case json_type_double:
+		return "a number with a fraction";
+	case json_type_int:
+		return "an integer";
+	case json_type_object:
+		return "an object";
+	case json_type_array:
+		return "an array";
+	case json_type_string:
+		return "a string";
 	}
 	return "?";
 }
@@ -383,10 +389,26 @@ int policy_size_parse(const char *s, struct policy_size *out)
 	unsigned shift = 0;
 
 	switch (*p) {
-	case 'k': case 'K': shift = 10; p++; break;
-	case 'm': case 'M': shift = 20; p++; break;
-	case 'g': case 'G': shift = 30; p++; break;
-	case 't': case 'T': shift = 40; p++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		p++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		p++;
+		break;
 	}
 	if (shift && *p == 'i')
 		p++;
@@ -494,8 +516,7 @@ void policy_free(struct policy *p)
 /* --- sections ------------------------------------------------------------- */
 
 /* Reject keys of OBJ (at PATH) not in KNOWN (NULL-terminated). */
-static void check_keys(struct pctx *c, json_object *obj, const char *path,
-		       const char *const *known)
+static void check_keys(struct pctx *c, json_object *obj, const char *path, const char *const *known)
 {
 	char list[256] = "", key[160];
 	size_t o = 0;
@@ -568,8 +589,8 @@ static void get_size(struct pctx *c, json_object *obj, const char *path, const c
 	perr(c, k, "expected a size like 512M or 25%%, got %s", got(v, g, sizeof(g)));
 }
 
-static void get_nodes(struct pctx *c, json_object *tiers, const char *key, int *nodes,
-		      unsigned *nr, bool *given)
+static void get_nodes(struct pctx *c, json_object *tiers, const char *key, int *nodes, unsigned *nr,
+		      bool *given)
 {
 	json_object *arr;
 	char k[160], g[64];
@@ -660,14 +681,15 @@ static void parse_tiers(struct pctx *c, json_object *t, struct policy *p)
 			     tr->cxl_nodes[i]);
 		}
 	}
-	if (json_object_object_get_ex(t, "dram", &arr) && json_object_is_type(arr, json_type_array) &&
-	    !json_object_array_length(arr))
+	if (json_object_object_get_ex(t, "dram", &arr) &&
+	    json_object_is_type(arr, json_type_array) && !json_object_array_length(arr))
 		perr(c, "tiers.dram", "expected at least one DRAM node, got []");
 
 	if (!json_object_object_get_ex(t, "pool", &arr))
 		return;
 	if (!json_object_is_type(arr, json_type_array)) {
-		perr(c, "tiers.pool", "expected an array of pool URIs like [\"tcp://10.0.0.2:7471\"], got %s",
+		perr(c, "tiers.pool",
+		     "expected an array of pool URIs like [\"tcp://10.0.0.2:7471\"], got %s",
 		     got(arr, g, sizeof(g)));
 		return;
 	}
@@ -680,7 +702,9 @@ static void parse_tiers(struct pctx *c, json_object *t, struct policy *p)
 		snprintf(k, sizeof(k), "tiers.pool[%zu]", i);
 		if (!json_object_is_type(v, json_type_string) ||
 		    !pool_uri_ok(json_object_get_string(v))) {
-			perr(c, k, "expected a pool URI like tcp://HOST:PORT, rdma://HOST:PORT or shm:/PATH, got %s",
+			perr(c, k,
+			     "expected a pool URI like tcp://HOST:PORT, rdma://HOST:PORT or "
+			     "shm:/PATH, got %s",
 			     got(v, g, sizeof(g)));
 			continue;
 		}
@@ -717,7 +741,8 @@ static void parse_heat(struct pctx *c, json_object *h, struct policy *p)
 				found = i;
 		if (found < 0)
 			perr(c, "heat.sampler",
-			     "expected one of \"auto\", \"pebs\", \"damon\", \"hint\", \"faults\", got %s",
+			     "expected one of \"auto\", \"pebs\", \"damon\", \"hint\", \"faults\", "
+			     "got %s",
 			     got(v, g, sizeof(g)));
 		else
 			p->heat.sampler = found;
@@ -732,7 +757,7 @@ static void parse_heat(struct pctx *c, json_object *h, struct policy *p)
 static void parse_moves(struct pctx *c, json_object *m, struct policy *p)
 {
 	static const char *const known[] = { "interval_ms", "max_promote_mb_s", "max_demote_mb_s",
-					     "cooldown_ms", "hysteresis_pct", NULL };
+					     "cooldown_ms", "hysteresis_pct",	NULL };
 	char g[64];
 
 	if (!json_object_is_type(m, json_type_object)) {
@@ -758,21 +783,25 @@ static void parse_cgroup(struct pctx *c, json_object *o, const char *path, struc
 	char k[160], g[64];
 
 	if (!json_object_is_type(o, json_type_object)) {
-		perr(c, path, "expected an object like {\"path\": \"/sys/fs/cgroup/fn-a\", \"dram\": \"512M\"}, got %s",
+		perr(c, path,
+		     "expected an object like {\"path\": \"/sys/fs/cgroup/fn-a\", \"dram\": "
+		     "\"512M\"}, got %s",
 		     got(o, g, sizeof(g)));
 		return;
 	}
 	check_keys(c, o, path, known);
 	join(k, sizeof(k), path, "path");
 	if (!json_object_object_get_ex(o, "path", &v)) {
-		perr(c, path, "missing key \"path\": the cgroup2 directory, like \"/sys/fs/cgroup/fn-a\"");
+		perr(c, path,
+		     "missing key \"path\": the cgroup2 directory, like \"/sys/fs/cgroup/fn-a\"");
 		return;
 	}
 	const char *s = json_object_get_string(v);
 
 	if (!json_object_is_type(v, json_type_string) || s[0] != '/' || strstr(s, "/../") ||
 	    strlen(s) >= 4096) {
-		perr(c, k, "expected an absolute cgroup2 directory like \"/sys/fs/cgroup/fn-a\", got %s",
+		perr(c, k,
+		     "expected an absolute cgroup2 directory like \"/sys/fs/cgroup/fn-a\", got %s",
 		     got(v, g, sizeof(g)));
 		return;
 	}
@@ -800,7 +829,8 @@ static void parse_cgroups(struct pctx *c, json_object *a, struct policy *p)
 	char g[64], path[48];
 
 	if (!json_object_is_type(a, json_type_array)) {
-		perr(c, "cgroups", "expected an array of cgroup entries like [{\"path\": ...}], got %s",
+		perr(c, "cgroups",
+		     "expected an array of cgroup entries like [{\"path\": ...}], got %s",
 		     got(a, g, sizeof(g)));
 		return;
 	}
@@ -832,7 +862,8 @@ int policy_tier_nodes(const struct policy_tiers *t, const uint32_t *rank, unsign
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < t->nr_dram_nodes + t->nr_cxl_nodes; i++) {
-		int n = i < t->nr_dram_nodes ? t->dram_nodes[i] : t->cxl_nodes[i - t->nr_dram_nodes];
+		int n =
+		    i < t->nr_dram_nodes ? t->dram_nodes[i] : t->cxl_nodes[i - t->nr_dram_nodes];
 
 		if ((unsigned)n >= nr_nodes || rank[n] == UINT32_MAX) {
 			snprintf(out->how, sizeof(out->how),
@@ -861,9 +892,9 @@ int policy_tier_nodes(const struct policy_tiers *t, const uint32_t *rank, unsign
 		 t->dram_given ? "from the policy" : "discovered (fastest memory tier)",
 		 t->cxl_given ? "from the policy" : "discovered (slower memory tiers)");
 	if (!out->nr_dram) {
-		snprintf(out->how, sizeof(out->how),
-			 "no DRAM node: %s", t->dram_given ? "the policy lists none"
-							   : "no node is in the fastest memory tier");
+		snprintf(out->how, sizeof(out->how), "no DRAM node: %s",
+			 t->dram_given ? "the policy lists none"
+				       : "no node is in the fastest memory tier");
 		return -ENODEV;
 	}
 	return 0;

@@ -38,29 +38,29 @@
 
 enum policy_sampler {
 	POLICY_SAMPLER_AUTO = 0, /* best available: pebs > damon > hint */
-	POLICY_SAMPLER_PEBS,	 /* hardware samples (PEBS/IBS) via perf_event */
-	POLICY_SAMPLER_DAMON,	 /* DAMON vaddr region reports */
-	POLICY_SAMPLER_HINT,	 /* hint faults armed by the pager */
-	POLICY_SAMPLER_FAULTS,	 /* page faults only */
+	POLICY_SAMPLER_PEBS, /* hardware samples (PEBS/IBS) via perf_event */
+	POLICY_SAMPLER_DAMON, /* DAMON vaddr region reports */
+	POLICY_SAMPLER_HINT, /* hint faults armed by the pager */
+	POLICY_SAMPLER_FAULTS, /* page faults only */
 };
 
 enum policy_size_kind {
 	POLICY_SIZE_MAX = 0, /* "max": no limit (the default) */
-	POLICY_SIZE_BYTES,   /* "512M", "2G", 4096 */
-	POLICY_SIZE_PCT,     /* "25%": of the cgroup's memory usage */
+	POLICY_SIZE_BYTES, /* "512M", "2G", 4096 */
+	POLICY_SIZE_PCT, /* "25%": of the cgroup's memory usage */
 };
 
 struct policy_size {
 	enum policy_size_kind kind;
-	uint64_t bytes;	    /* POLICY_SIZE_BYTES */
-	uint32_t pct_bp;    /* POLICY_SIZE_PCT, in basis points: 25% = 2500 */
+	uint64_t bytes; /* POLICY_SIZE_BYTES */
+	uint32_t pct_bp; /* POLICY_SIZE_PCT, in basis points: 25% = 2500 */
 };
 
 struct policy_cgroup {
-	char *path;		  /* absolute cgroup2 directory */
-	struct policy_size dram;  /* DRAM budget */
-	struct policy_size cxl;	  /* CXL budget */
-	bool pool;		  /* may pages of this cgroup go to the pool */
+	char *path; /* absolute cgroup2 directory */
+	struct policy_size dram; /* DRAM budget */
+	struct policy_size cxl; /* CXL budget */
+	bool pool; /* may pages of this cgroup go to the pool */
 };
 
 struct policy_tiers {
@@ -75,17 +75,17 @@ struct policy_tiers {
 
 struct policy_heat {
 	enum policy_sampler sampler;
-	uint32_t half_life_ms;	     /* heat halves after this long without access */
-	uint32_t hint_pages_per_s;   /* hint faults the pager arms per second */
+	uint32_t half_life_ms; /* heat halves after this long without access */
+	uint32_t hint_pages_per_s; /* hint faults the pager arms per second */
 	uint32_t fault_sample_every; /* keep 1 in N fault records (counters stay exact) */
 };
 
 struct policy_moves {
-	uint32_t interval_ms;	   /* one plan round every interval_ms */
+	uint32_t interval_ms; /* one plan round every interval_ms */
 	uint32_t max_promote_mb_s; /* pages moved to a faster tier, MiB/s */
-	uint32_t max_demote_mb_s;  /* pages moved to a slower tier, MiB/s */
-	uint32_t cooldown_ms;	   /* pause after each batch of moves */
-	uint32_t hysteresis_pct;   /* a page must be this much hotter to displace */
+	uint32_t max_demote_mb_s; /* pages moved to a slower tier, MiB/s */
+	uint32_t cooldown_ms; /* pause after each batch of moves */
+	uint32_t hysteresis_pct; /* a page must be this much hotter to displace */
 };
 
 struct policy {
@@ -97,15 +97,15 @@ struct policy {
 };
 
 struct policy_error {
-	unsigned line;	/* 1-based; 0 if the error is about the whole file */
-	char key[128];	/* "cgroups[0].dram"; "" for file-level errors */
-	char msg[320];	/* what is wrong and what is expected */
+	unsigned line; /* 1-based; 0 if the error is about the whole file */
+	char key[128]; /* "cgroups[0].dram"; "" for file-level errors */
+	char msg[320]; /* what is wrong and what is expected */
 };
 
 struct policy_diag {
-	char file[256];	   /* as given to the loader, for messages */
-	unsigned nr;	   /* errors stored in errs[] */
-	unsigned nr_lost;  /* errors beyond POLICY_MAX_ERRORS, counted only */
+	char file[256]; /* as given to the loader, for messages */
+	unsigned nr; /* errors stored in errs[] */
+	unsigned nr_lost; /* errors beyond POLICY_MAX_ERRORS, counted only */
 	struct policy_error errs[POLICY_MAX_ERRORS];
 };
 

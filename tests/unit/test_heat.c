@@ -73,8 +73,14 @@ struct lookup_case {
 
 static void test_lookup(void **state)
 {
-	static const struct { uint32_t pid; uint64_t start, pages; } regs[] = {
-		{ 1, 0x400000, 10 }, { 1, 0x800000, 1 }, { 2, 0x400000, 3 }, { 1, 0x7f0000000000, 100 },
+	static const struct {
+		uint32_t pid;
+		uint64_t start, pages;
+	} regs[] = {
+		{ 1, 0x400000, 10 },
+		{ 1, 0x800000, 1 },
+		{ 2, 0x400000, 3 },
+		{ 1, 0x7f0000000000, 100 },
 	};
 	static const struct lookup_case cases[] = {
 		{ 1, 0x400000, 0, 0 },
@@ -96,9 +102,11 @@ static void test_lookup(void **state)
 
 	heat_table_init(&t, 1000, 0);
 	for (unsigned i = 0; i < 4; i++) {
-		assert_int_equal(heat_region_add(&t, regs[i].pid, regs[i].start, regs[i].pages * PG), 0);
+		assert_int_equal(
+		    heat_region_add(&t, regs[i].pid, regs[i].start, regs[i].pages * PG), 0);
 		for (unsigned j = 0; j < t.nr_regions; j++)
-			if (t.regions[j]->pid == regs[i].pid && t.regions[j]->start == regs[i].start)
+			if (t.regions[j]->pid == regs[i].pid &&
+			    t.regions[j]->start == regs[i].start)
 				added[i] = t.regions[j];
 	}
 	/* twice: cold (binary search) and with the last-hit cache in any state */
@@ -109,8 +117,8 @@ static void test_lookup(void **state)
 
 			if (c->region < 0) {
 				if (rec)
-					fail_msg("case %u: pid %u addr %#llx should be untracked", i, c->pid,
-						 (unsigned long long)c->addr);
+					fail_msg("case %u: pid %u addr %#llx should be untracked",
+						 i, c->pid, (unsigned long long)c->addr);
 			} else if (rec != &added[c->region]->recs[c->page]) {
 				fail_msg("case %u: pid %u addr %#llx: wrong record", i, c->pid,
 					 (unsigned long long)c->addr);
@@ -160,12 +168,15 @@ static void test_record_range(void **state)
 	struct heat_table t;
 
 	heat_table_init(&t, 1000, 0);
-	heat_region_add(&t, 1, 0x10000, 4 * PG);	/* pages 0x10..0x13 */
-	heat_region_add(&t, 1, 0x20000, 4 * PG);	/* pages 0x20..0x23 */
-	heat_region_add(&t, 2, 0x10000, 4 * PG);	/* another process */
+	heat_region_add(&t, 1, 0x10000, 4 * PG); /* pages 0x10..0x13 */
+	heat_region_add(&t, 1, 0x20000, 4 * PG); /* pages 0x20..0x23 */
+	heat_region_add(&t, 2, 0x10000, 4 * PG); /* another process */
 	/* from the middle of the first region to the middle of the second */
 	assert_int_equal(heat_record_range(&t, 1, 0x12000, 0x22000, 5), 2 + 2);
-	static const struct { uint64_t addr; uint32_t accesses; } want[] = {
+	static const struct {
+		uint64_t addr;
+		uint32_t accesses;
+	} want[] = {
 		{ 0x10000, 0 }, { 0x11000, 0 }, { 0x12000, 5 }, { 0x13000, 5 },
 		{ 0x20000, 5 }, { 0x21000, 5 }, { 0x22000, 0 }, { 0x23000, 0 },
 	};
@@ -188,17 +199,23 @@ static void test_record_range(void **state)
 
 static void test_decay_factor(void **state)
 {
-	static const struct { uint64_t dt_ms; uint32_t hl_ms; double want; } cases[] = {
-		{ 0, 2000, 1.0 },	     { 2000, 2000, 0.5 },	  { 4000, 2000, 0.25 },
+	static const struct {
+		uint64_t dt_ms;
+		uint32_t hl_ms;
+		double want;
+	} cases[] = {
+		{ 0, 2000, 1.0 },	    { 2000, 2000, 0.5 },       { 4000, 2000, 0.25 },
 		{ 1000, 2000, 0.70710678 }, { 500, 2000, 0.84089642 }, { 3000, 2000, 0.35355339 },
-		{ 1, 2000, 0.99965348 },    { 64000, 2000, 0.0 },	  { 1000000, 10, 0.0 },
+		{ 1, 2000, 0.99965348 },    { 64000, 2000, 0.0 },      { 1000000, 10, 0.0 },
 	};
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		double f = (double)heat_decay_factor_q32(cases[i].dt_ms, cases[i].hl_ms) / 4294967296.0;
+		double f =
+		    (double)heat_decay_factor_q32(cases[i].dt_ms, cases[i].hl_ms) / 4294967296.0;
 
 		if (f < cases[i].want - 1e-6 || f > cases[i].want + 1e-6)
 			fail_msg("dt %llu hl %u: factor %.9f, want %.9f",
-				 (unsigned long long)cases[i].dt_ms, cases[i].hl_ms, f, cases[i].want);
+				 (unsigned long long)cases[i].dt_ms, cases[i].hl_ms, f,
+				 cases[i].want);
 	}
 }
 
@@ -256,11 +273,11 @@ static void test_histogram(void **state)
 	assert_int_equal(h.nr_pages_tier[HEAT_TIER_UNKNOWN], 1);
 	assert_int_equal(h.nr_pages[HEAT_TIER_DRAM][0], 1);
 	assert_int_equal(h.nr_pages[HEAT_TIER_DRAM][1], 1);
-	assert_int_equal(h.nr_pages[HEAT_TIER_DRAM][7], 2);   /* 64 in [64, 128) */
-	assert_int_equal(h.nr_pages[HEAT_TIER_CXL][7], 2);    /* 100, 127 */
-	assert_int_equal(h.nr_pages[HEAT_TIER_CXL][8], 1);    /* 128 */
-	assert_int_equal(h.nr_pages[HEAT_TIER_CXL][24], 1);   /* 2^23 */
-	assert_int_equal(h.nr_pages[HEAT_TIER_POOL][24], 1);  /* HEAT_MAX = 2^24 - 1 */
+	assert_int_equal(h.nr_pages[HEAT_TIER_DRAM][7], 2); /* 64 in [64, 128) */
+	assert_int_equal(h.nr_pages[HEAT_TIER_CXL][7], 2); /* 100, 127 */
+	assert_int_equal(h.nr_pages[HEAT_TIER_CXL][8], 1); /* 128 */
+	assert_int_equal(h.nr_pages[HEAT_TIER_CXL][24], 1); /* 2^23 */
+	assert_int_equal(h.nr_pages[HEAT_TIER_POOL][24], 1); /* HEAT_MAX = 2^24 - 1 */
 	assert_int_equal(h.nr_pages[HEAT_TIER_UNKNOWN][0], 1);
 	assert_int_equal(heat_hist_bucket_min(7), 64);
 	assert_int_equal(heat_hist_bucket(HEAT_ONE), 7);

@@ -28,9 +28,15 @@
 static enum heat_tier tier_of(char c)
 {
 	switch (c) {
-	case 'D': case 'd': return HEAT_TIER_DRAM;
-	case 'C': case 'c': return HEAT_TIER_CXL;
-	case 'P': case 'p': return HEAT_TIER_POOL;
+	case 'D':
+	case 'd':
+		return HEAT_TIER_DRAM;
+	case 'C':
+	case 'c':
+		return HEAT_TIER_CXL;
+	case 'P':
+	case 'p':
+		return HEAT_TIER_POOL;
 	}
 	return HEAT_TIER_UNKNOWN;
 }
@@ -50,9 +56,9 @@ static void build(struct heat_table *t, const char *row, const uint32_t *heats_a
 	heat_table_init(t, 1000, 0);
 	assert_int_equal(heat_region_add(t, 1, BASE, n * PG), 0);
 	for (size_t i = 0; i < n; i++)
-		t->regions[0]->recs[i] = heat_rec_make(
-			heats_acc[i] * HEAT_ONE, tier_of(row[i]),
-			row[i] >= 'a' && row[i] <= 'z' ? HEAT_F_PINNED : 0);
+		t->regions[0]->recs[i] =
+		    heat_rec_make(heats_acc[i] * HEAT_ONE, tier_of(row[i]),
+				  row[i] >= 'a' && row[i] <= 'z' ? HEAT_F_PINNED : 0);
 }
 
 static void draw(const struct heat_table *t, char *out)
@@ -108,7 +114,8 @@ static void apply(struct heat_table *t, const struct plan_budget *b, const struc
 			nr_down++;
 		if (count(t, HEAT_TIER_DRAM) > dram_cap)
 			fail_msg("move %llu puts DRAM at %llu pages, over %llu",
-				 (unsigned long long)i, (unsigned long long)count(t, HEAT_TIER_DRAM),
+				 (unsigned long long)i,
+				 (unsigned long long)count(t, HEAT_TIER_DRAM),
 				 (unsigned long long)dram_cap);
 	}
 	for (unsigned r = 0; r < t->nr_regions; r++)
@@ -135,8 +142,11 @@ static int plan_and_apply(struct heat_table *t, const struct plan_budget *b,
 }
 
 /* budgets: D=dram, C=cxl; 3 tiers with pool, no rate limit, 25% hysteresis */
-#define THREE(D, C) { .dram_pages = D, .cxl_pages = C, .has_cxl = true, .pool = true, \
-		      .max_promote_pages = U, .max_demote_pages = U, .hysteresis_pct = 25 }
+#define THREE(D, C)                                                                 \
+	{                                                                           \
+		.dram_pages = D, .cxl_pages = C, .has_cxl = true, .pool = true,     \
+		.max_promote_pages = U, .max_demote_pages = U, .hysteresis_pct = 25 \
+	}
 
 struct row_case {
 	const char *name;
@@ -148,60 +158,148 @@ struct row_case {
 
 static const struct row_case row_cases[] = {
 	/* budget fill: hottest 3 to DRAM, next 4 to CXL, rest to the pool */
-	{ "fill from the pool", "PPPPPPPPPP", { 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 }, THREE(3, 4),
+	{ "fill from the pool",
+	  "PPPPPPPPPP",
+	  { 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 },
+	  THREE(3, 4),
 	  "DDDCCCCPPP" },
-	{ "fill, address order irrelevant", "PPPPPPPPPP", { 1, 7, 3, 9, 5, 10, 2, 8, 4, 6 },
-	  THREE(3, 4), "PCPDCDPDCC" },
-	{ "all in DRAM, demote the cold", "DDDDDDDDDD", { 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 },
-	  THREE(3, 4), "DDDCCCCPPP" },
-	{ "already placed: no moves", "DDDCCCCPPP", { 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 },
-	  THREE(3, 4), "DDDCCCCPPP" },
+	{ "fill, address order irrelevant",
+	  "PPPPPPPPPP",
+	  { 1, 7, 3, 9, 5, 10, 2, 8, 4, 6 },
+	  THREE(3, 4),
+	  "PCPDCDPDCC" },
+	{ "all in DRAM, demote the cold",
+	  "DDDDDDDDDD",
+	  { 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 },
+	  THREE(3, 4),
+	  "DDDCCCCPPP" },
+	{ "already placed: no moves",
+	  "DDDCCCCPPP",
+	  { 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 },
+	  THREE(3, 4),
+	  "DDDCCCCPPP" },
 	{ "unlimited DRAM takes everything", "CPCP", { 1, 2, 3, 4 }, THREE(U, 0), "DDDD" },
 	{ "DRAM budget 0", "DDCC", { 9, 9, 1, 1 }, THREE(0, 4), "CCCC" },
 	{ "budgets 0: all to the pool", "DDCC", { 9, 9, 1, 1 }, THREE(0, 0), "PPPP" },
 	/* hysteresis: 25% margin */
 	{ "newcomer 10% hotter does not displace", "DP", { 10, 11 }, THREE(1, 0), "DP" },
 	{ "newcomer 30% hotter displaces", "DP", { 10, 13 }, THREE(1, 0), "PD" },
-	{ "no hysteresis: 10% hotter displaces", "DP", { 10, 11 },
-	  { .dram_pages = 1, .has_cxl = true, .pool = true, .max_promote_pages = U,
-	    .max_demote_pages = U, .hysteresis_pct = 0 }, "PD" },
+	{ "no hysteresis: 10% hotter displaces",
+	  "DP",
+	  { 10, 11 },
+	  { .dram_pages = 1,
+	    .has_cxl = true,
+	    .pool = true,
+	    .max_promote_pages = U,
+	    .max_demote_pages = U,
+	    .hysteresis_pct = 0 },
+	  "PD" },
 	{ "CXL incumbent kept against pool page", "DCP", { 20, 10, 11 }, THREE(1, 1), "DCP" },
 	{ "equal heats keep their place", "PDPD", { 5, 5, 5, 5 }, THREE(2, 0), "PDPD" },
 	/* the floor */
-	{ "pool off: CXL is the floor", "DDDDDDDDDD", { 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 },
-	  { .dram_pages = 3, .cxl_pages = 2, .has_cxl = true, .pool = false,
-	    .max_promote_pages = U, .max_demote_pages = U, .hysteresis_pct = 25 }, "DDDCCCCCCC" },
-	{ "pool off: pool pages come back", "PPPP", { 4, 3, 2, 1 },
-	  { .dram_pages = 1, .cxl_pages = 1, .has_cxl = true, .pool = false,
-	    .max_promote_pages = U, .max_demote_pages = U }, "DCCC" },
-	{ "no CXL node: DRAM and pool", "DDDDDD", { 6, 5, 4, 3, 2, 1 },
-	  { .dram_pages = 2, .cxl_pages = 100, .has_cxl = false, .pool = true,
-	    .max_promote_pages = U, .max_demote_pages = U }, "DDPPPP" },
-	{ "no CXL, no pool: one tier, nothing moves", "DDDDDD", { 6, 5, 4, 3, 2, 1 },
-	  { .dram_pages = 2, .has_cxl = false, .pool = false, .max_promote_pages = U,
-	    .max_demote_pages = U }, "DDDDDD" },
+	{ "pool off: CXL is the floor",
+	  "DDDDDDDDDD",
+	  { 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 },
+	  { .dram_pages = 3,
+	    .cxl_pages = 2,
+	    .has_cxl = true,
+	    .pool = false,
+	    .max_promote_pages = U,
+	    .max_demote_pages = U,
+	    .hysteresis_pct = 25 },
+	  "DDDCCCCCCC" },
+	{ "pool off: pool pages come back",
+	  "PPPP",
+	  { 4, 3, 2, 1 },
+	  { .dram_pages = 1,
+	    .cxl_pages = 1,
+	    .has_cxl = true,
+	    .pool = false,
+	    .max_promote_pages = U,
+	    .max_demote_pages = U },
+	  "DCCC" },
+	{ "no CXL node: DRAM and pool",
+	  "DDDDDD",
+	  { 6, 5, 4, 3, 2, 1 },
+	  { .dram_pages = 2,
+	    .cxl_pages = 100,
+	    .has_cxl = false,
+	    .pool = true,
+	    .max_promote_pages = U,
+	    .max_demote_pages = U },
+	  "DDPPPP" },
+	{ "no CXL, no pool: one tier, nothing moves",
+	  "DDDDDD",
+	  { 6, 5, 4, 3, 2, 1 },
+	  { .dram_pages = 2,
+	    .has_cxl = false,
+	    .pool = false,
+	    .max_promote_pages = U,
+	    .max_demote_pages = U },
+	  "DDDDDD" },
 	/* pinned and unknown pages */
-	{ "pinned cold page keeps DRAM and its budget", "dPPP", { 0, 9, 8, 7 }, THREE(2, 1), "dDCP" },
+	{ "pinned cold page keeps DRAM and its budget",
+	  "dPPP",
+	  { 0, 9, 8, 7 },
+	  THREE(2, 1),
+	  "dDCP" },
 	{ "pinned pool page stays", "pPPP", { 99, 9, 8, 7 }, THREE(1, 1), "pDCP" },
 	{ "unknown pages are left alone", "?P?P", { 99, 9, 99, 8 }, THREE(1, 1), "?D?C" },
 	/* rate limits */
-	{ "promote cap 2: the 2 hottest", "PPPPPP", { 1, 6, 2, 5, 3, 4 },
-	  { .dram_pages = 6, .has_cxl = true, .pool = true, .max_promote_pages = 2,
-	    .max_demote_pages = U }, "PDPDPP" },
-	{ "demote cap 2: the 2 coldest", "DDDDDD", { 1, 6, 2, 5, 3, 4 },
-	  { .dram_pages = 0, .cxl_pages = 6, .has_cxl = true, .pool = true,
-	    .max_promote_pages = U, .max_demote_pages = 2 }, "CDCDDD" },
-	{ "promotions wait for the demotions that make room", "DDDPPP", { 1, 1, 1, 9, 8, 7 },
-	  { .dram_pages = 3, .cxl_pages = 3, .has_cxl = true, .pool = true,
-	    .max_promote_pages = U, .max_demote_pages = 2 }, "CCDDDP" },
-	{ "demotions to a full CXL wait for room", "DDCC", { 2, 2, 1, 1 },
-	  { .dram_pages = 0, .cxl_pages = 2, .has_cxl = true, .pool = true,
-	    .max_promote_pages = U, .max_demote_pages = 2 }, "DDPP" },
-	{ "no promotions allowed", "PPDD", { 9, 9, 1, 1 },
-	  { .dram_pages = 2, .cxl_pages = 2, .has_cxl = true, .pool = true,
-	    .max_promote_pages = 0, .max_demote_pages = U }, "PPCC" },
+	{ "promote cap 2: the 2 hottest",
+	  "PPPPPP",
+	  { 1, 6, 2, 5, 3, 4 },
+	  { .dram_pages = 6,
+	    .has_cxl = true,
+	    .pool = true,
+	    .max_promote_pages = 2,
+	    .max_demote_pages = U },
+	  "PDPDPP" },
+	{ "demote cap 2: the 2 coldest",
+	  "DDDDDD",
+	  { 1, 6, 2, 5, 3, 4 },
+	  { .dram_pages = 0,
+	    .cxl_pages = 6,
+	    .has_cxl = true,
+	    .pool = true,
+	    .max_promote_pages = U,
+	    .max_demote_pages = 2 },
+	  "CDCDDD" },
+	{ "promotions wait for the demotions that make room",
+	  "DDDPPP",
+	  { 1, 1, 1, 9, 8, 7 },
+	  { .dram_pages = 3,
+	    .cxl_pages = 3,
+	    .has_cxl = true,
+	    .pool = true,
+	    .max_promote_pages = U,
+	    .max_demote_pages = 2 },
+	  "CCDDDP" },
+	{ "demotions to a full CXL wait for room",
+	  "DDCC",
+	  { 2, 2, 1, 1 },
+	  { .dram_pages = 0,
+	    .cxl_pages = 2,
+	    .has_cxl = true,
+	    .pool = true,
+	    .max_promote_pages = U,
+	    .max_demote_pages = 2 },
+	  "DDPP" },
+	{ "no promotions allowed",
+	  "PPDD",
+	  { 9, 9, 1, 1 },
+	  { .dram_pages = 2,
+	    .cxl_pages = 2,
+	    .has_cxl = true,
+	    .pool = true,
+	    .max_promote_pages = 0,
+	    .max_demote_pages = U },
+	  "PPCC" },
 	/* a swap between two full tiers: DRAM never over budget on the way */
-	{ "swap DRAM<->CXL with no free room", "DDCCPP", { 1, 1, 9, 9, 0, 0 }, THREE(2, 2),
+	{ "swap DRAM<->CXL with no free room",
+	  "DDCCPP",
+	  { 1, 1, 9, 9, 0, 0 },
+	  THREE(2, 2),
 	  "CCDDPP" },
 };
 
@@ -219,7 +317,8 @@ static void test_rows(void **state)
 		assert_int_equal(plan_and_apply(&t, &c->b, &res), 0);
 		draw(&t, got);
 		if (strcmp(got, c->want)) {
-			print_error("case \"%s\": %s -> %s, want %s\n", c->name, c->row, got, c->want);
+			print_error("case \"%s\": %s -> %s, want %s\n", c->name, c->row, got,
+				    c->want);
 			nr_failed++;
 		}
 		heat_table_free(&t);
@@ -244,7 +343,10 @@ static void test_move_order_and_reasons(void **state)
 	assert_int_equal(res.nr_target[HEAT_TIER_DRAM], 2);
 	assert_int_equal(res.nr_target[HEAT_TIER_CXL], 2);
 	assert_int_equal(res.nr_target[HEAT_TIER_POOL], 3);
-	static const struct { uint64_t page; uint8_t from, to, reason; } want[] = {
+	static const struct {
+		uint64_t page;
+		uint8_t from, to, reason;
+	} want[] = {
 		{ 4, HEAT_TIER_CXL, HEAT_TIER_POOL, PLAN_CXL_COLD },
 		{ 1, HEAT_TIER_DRAM, HEAT_TIER_POOL, PLAN_DRAM_COLD },
 		{ 5, HEAT_TIER_DRAM, HEAT_TIER_POOL, PLAN_DRAM_COLD },
@@ -277,7 +379,10 @@ static void test_thresholds(void **state)
 	heat_table_init(&t, 1000, 0);
 	assert_int_equal(heat_region_add(&t, 1, BASE, 1000 * PG), 0);
 	for (int i = 0; i < 1000; i++)
-		t.regions[0]->recs[i] = heat_rec_make((i < 100 ? 100 : i < 400 ? 50 : 1) * HEAT_ONE,
+		t.regions[0]->recs[i] = heat_rec_make((i < 100	 ? 100
+						       : i < 400 ? 50
+								 : 1) *
+							  HEAT_ONE,
 						      HEAT_TIER_POOL, 0);
 	m = calloc(1000, sizeof(*m));
 	assert_int_equal(plan_round(&t, &b, m, 1000, &res), 0);
@@ -357,7 +462,7 @@ static void test_steady_state(void **state)
 	assert_int_equal(heat_region_add(&t, 7, BASE, 1000 * PG), 0);
 	for (int i = 0; i < 1000; i++)
 		t.regions[0]->recs[i] =
-			heat_rec_make(rnd(&seed) % (200 * HEAT_ONE), (enum heat_tier)(1 + i % 3), 0);
+		    heat_rec_make(rnd(&seed) % (200 * HEAT_ONE), (enum heat_tier)(1 + i % 3), 0);
 	assert_int_equal(plan_round(&t, &b, m, 2000, &res), 0);
 	assert_true(res.nr_moves > 0);
 	apply(&t, &b, m, &res);
@@ -405,7 +510,8 @@ static void test_converges(void **state)
 	heat_table_init(&t, 1000, 0);
 	assert_int_equal(heat_region_add(&t, 7, BASE, 1000 * PG), 0);
 	for (int i = 0; i < 1000; i++) /* hot: pages 0..99 */
-		t.regions[0]->recs[i] = heat_rec_make((i < 100 ? 90 : 1) * HEAT_ONE, HEAT_TIER_POOL, 0);
+		t.regions[0]->recs[i] =
+		    heat_rec_make((i < 100 ? 90 : 1) * HEAT_ONE, HEAT_TIER_POOL, 0);
 	for (rounds = 0; rounds < 20; rounds++) {
 		assert_int_equal(plan_round(&t, &b, m, 1000, &res), 0);
 		if (!res.nr_moves)
@@ -511,10 +617,10 @@ static void test_random_invariants(void **state)
 			assert_int_equal(heat_region_add(&t, 1 + r % 2, BASE * (r + 1), n * PG), 0);
 		for (unsigned r = 0; r < nr_regions; r++)
 			for (unsigned i = 0; i < n; i++)
-				t.regions[r]->recs[i] = heat_rec_make(
-					rnd(&seed) % 8 ? rnd(&seed) % 5000 : 0,
-					(enum heat_tier)(rnd(&seed) % 4),
-					rnd(&seed) % 20 ? 0 : HEAT_F_PINNED);
+				t.regions[r]->recs[i] =
+				    heat_rec_make(rnd(&seed) % 8 ? rnd(&seed) % 5000 : 0,
+						  (enum heat_tier)(rnd(&seed) % 4),
+						  rnd(&seed) % 20 ? 0 : HEAT_F_PINNED);
 		uint64_t d0 = count(&t, HEAT_TIER_DRAM), c0 = count(&t, HEAT_TIER_CXL);
 
 		/* the unlimited plan: every move wanted */
@@ -528,9 +634,11 @@ static void test_random_invariants(void **state)
 		check_priority(wanted, all.nr_moves, m, res.nr_moves);
 		apply(&t, &b, m, &res);
 		if (b.has_cxl && b.pool)
-			assert_true(count(&t, HEAT_TIER_CXL) <= (b.cxl_pages > c0 ? b.cxl_pages : c0));
+			assert_true(count(&t, HEAT_TIER_CXL) <=
+				    (b.cxl_pages > c0 ? b.cxl_pages : c0));
 		if (b.has_cxl || b.pool)
-			assert_true(count(&t, HEAT_TIER_DRAM) <= (b.dram_pages > d0 ? b.dram_pages : d0));
+			assert_true(count(&t, HEAT_TIER_DRAM) <=
+				    (b.dram_pages > d0 ? b.dram_pages : d0));
 		/* a second round with no limits reaches the targets, a third is empty */
 		b.max_promote_pages = b.max_demote_pages = U;
 		assert_int_equal(plan_round(&t, &b, m, 400, &res), 0);

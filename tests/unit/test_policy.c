@@ -140,8 +140,9 @@ static void test_all_errors_reported(void **state)
 	assert_int_equal(d.errs[1].line, 3);
 	assert_string_equal(d.errs[1].key, "moves.max_promote_mb_s");
 	policy_error_format(&d, 1, buf, sizeof(buf));
-	assert_non_null(strstr(buf, ":3: moves.max_promote_mb_s: expected an integer from 0 to "
-				    "1000000 (MiB per second, 0 = no promotions), got \"fast\" (a string)"));
+	assert_non_null(
+	    strstr(buf, ":3: moves.max_promote_mb_s: expected an integer from 0 to "
+			"1000000 (MiB per second, 0 = no promotions), got \"fast\" (a string)"));
 	assert_int_equal(d.errs[2].line, 4);
 	assert_string_equal(d.errs[2].key, "cgroup");
 	assert_string_equal(d.errs[2].msg,
@@ -193,19 +194,49 @@ struct tier_case {
 };
 
 static const struct tier_case tier_cases[] = {
-	{ "VM: node 1 in a lower tier", "{}", { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE }, 0, "0", "1" },
+	{ "VM: node 1 in a lower tier",
+	  "{}",
+	  { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE },
+	  0,
+	  "0",
+	  "1" },
 	{ "one node", "{}", { 0, NONE, NONE, NONE, NONE, NONE, NONE, NONE }, 0, "0", "" },
-	{ "two sockets, two expanders", "{}", { 0, 0, 1, 2, NONE, NONE, NONE, NONE }, 0, "0,1", "2,3" },
-	{ "policy overrides both", "{\"tiers\": {\"dram\": [1], \"cxl\": [0]}}",
-	  { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE }, 0, "1", "0" },
-	{ "policy gives DRAM, CXL discovered", "{\"tiers\": {\"dram\": [0]}}",
-	  { 0, 0, 1, NONE, NONE, NONE, NONE, NONE }, 0, "0", "2" },
-	{ "policy: no CXL", "{\"tiers\": {\"cxl\": []}}", { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE },
-	  0, "0", "" },
-	{ "policy names a missing node", "{\"tiers\": {\"cxl\": [5]}}",
-	  { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE }, -ENOENT, "", "" },
-	{ "policy names a node beyond the table", "{\"tiers\": {\"cxl\": [9]}}",
-	  { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE }, -ENOENT, "", "" },
+	{ "two sockets, two expanders",
+	  "{}",
+	  { 0, 0, 1, 2, NONE, NONE, NONE, NONE },
+	  0,
+	  "0,1",
+	  "2,3" },
+	{ "policy overrides both",
+	  "{\"tiers\": {\"dram\": [1], \"cxl\": [0]}}",
+	  { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE },
+	  0,
+	  "1",
+	  "0" },
+	{ "policy gives DRAM, CXL discovered",
+	  "{\"tiers\": {\"dram\": [0]}}",
+	  { 0, 0, 1, NONE, NONE, NONE, NONE, NONE },
+	  0,
+	  "0",
+	  "2" },
+	{ "policy: no CXL",
+	  "{\"tiers\": {\"cxl\": []}}",
+	  { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE },
+	  0,
+	  "0",
+	  "" },
+	{ "policy names a missing node",
+	  "{\"tiers\": {\"cxl\": [5]}}",
+	  { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE },
+	  -ENOENT,
+	  "",
+	  "" },
+	{ "policy names a node beyond the table",
+	  "{\"tiers\": {\"cxl\": [9]}}",
+	  { 0, 1, NONE, NONE, NONE, NONE, NONE, NONE },
+	  -ENOENT,
+	  "",
+	  "" },
 	{ "no fast node", "{}", { 1, 1, NONE, NONE, NONE, NONE, NONE, NONE }, -ENODEV, "", "" },
 };
 
@@ -237,8 +268,8 @@ static void test_tier_nodes(void **state)
 			list(dram, sizeof(dram), out.dram, out.nr_dram);
 			list(cxl, sizeof(cxl), out.cxl, out.nr_cxl);
 			if (strcmp(dram, c->dram) || strcmp(cxl, c->cxl))
-				fail_msg("%s: dram [%s] cxl [%s], want [%s] [%s]", c->name, dram, cxl,
-					 c->dram, c->cxl);
+				fail_msg("%s: dram [%s] cxl [%s], want [%s] [%s]", c->name, dram,
+					 cxl, c->dram, c->cxl);
 		}
 		policy_free(&p);
 	}
@@ -251,43 +282,60 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
 	{ "", "policy.json:1: unexpected end of file: an object or array is not closed" },
-	{ "{\n\"heat\": {\n", "policy.json:3: unexpected end of file: an object or array is not closed" },
-	{ "{\n \"heat\": { \"sampler\": tru }\n}", "policy.json:2: syntax error: boolean expected" },
+	{ "{\n\"heat\": {\n",
+	  "policy.json:3: unexpected end of file: an object or array is not closed" },
+	{ "{\n \"heat\": { \"sampler\": tru }\n}",
+	  "policy.json:2: syntax error: boolean expected" },
 	{ "[1, 2]", "policy.json:1: expected a JSON object like {\"cgroups\": [...]}, got [1,2]" },
-	{ "{} {}", "policy.json:1: unexpected text after the policy object: a policy is one JSON object" },
+	{ "{} {}",
+	  "policy.json:1: unexpected text after the policy object: a policy is one JSON object" },
 	{ "{\n\"heat\": {},\n\"heat\": {}\n}",
 	  "policy.json:3: heat: duplicate key: each key may appear once in its object" },
 	{ "{ \"heat\": { \"sampler\": \"pebbles\" } }",
-	  "policy.json:1: heat.sampler: expected one of \"auto\", \"pebs\", \"damon\", \"hint\", \"faults\", got \"pebbles\"" },
+	  "policy.json:1: heat.sampler: expected one of \"auto\", \"pebs\", \"damon\", \"hint\", "
+	  "\"faults\", got \"pebbles\"" },
 	{ "{ \"heat\": {\n\n \"half_life_ms\": 0 } }",
-	  "policy.json:3: heat.half_life_ms: expected an integer from 10 to 3600000 (milliseconds), got 0" },
+	  "policy.json:3: heat.half_life_ms: expected an integer from 10 to 3600000 "
+	  "(milliseconds), got 0" },
 	{ "{ \"heat\": { \"half_life_ms\": 2.5 } }",
-	  "policy.json:1: heat.half_life_ms: expected an integer from 10 to 3600000 (milliseconds), got 2.5 (a number with a fraction)" },
-	{ "{ \"heat\": 3 }", "policy.json:1: heat: expected an object like {\"sampler\": \"auto\"}, got 3" },
+	  "policy.json:1: heat.half_life_ms: expected an integer from 10 to 3600000 "
+	  "(milliseconds), got 2.5 (a number with a fraction)" },
+	{ "{ \"heat\": 3 }",
+	  "policy.json:1: heat: expected an object like {\"sampler\": \"auto\"}, got 3" },
 	{ "{ \"moves\": { \"hysteresis_pct\": -1 } }",
-	  "policy.json:1: moves.hysteresis_pct: expected an integer from 0 to 1000 (percent), got -1" },
+	  "policy.json:1: moves.hysteresis_pct: expected an integer from 0 to 1000 (percent), got "
+	  "-1" },
 	{ "{ \"moves\": { \"cooldown\": 5 } }",
-	  "policy.json:1: moves.cooldown: unknown key (known keys here: interval_ms, max_promote_mb_s, max_demote_mb_s, cooldown_ms, hysteresis_pct)" },
+	  "policy.json:1: moves.cooldown: unknown key (known keys here: interval_ms, "
+	  "max_promote_mb_s, max_demote_mb_s, cooldown_ms, hysteresis_pct)" },
 	{ "{ \"tiers\": { \"dram\": 0 } }",
 	  "policy.json:1: tiers.dram: expected an array of NUMA node numbers like [0], got 0" },
 	{ "{ \"tiers\": {\n \"dram\": [0,\n \"1\"] } }",
 	  "policy.json:3: tiers.dram[1]: expected a NUMA node number from 0 to 1023, got \"1\"" },
-	{ "{ \"tiers\": { \"dram\": [0, 0] } }", "policy.json:1: tiers.dram[1]: node 0 is listed twice" },
-	{ "{ \"tiers\": { \"dram\": [] } }", "policy.json:1: tiers.dram: expected at least one DRAM node, got []" },
+	{ "{ \"tiers\": { \"dram\": [0, 0] } }",
+	  "policy.json:1: tiers.dram[1]: node 0 is listed twice" },
+	{ "{ \"tiers\": { \"dram\": [] } }",
+	  "policy.json:1: tiers.dram: expected at least one DRAM node, got []" },
 	{ "{ \"tiers\": { \"dram\": [0], \"cxl\": [1, 0] } }",
-	  "policy.json:1: tiers.cxl[1]: node 0 is already a DRAM node: a node belongs to one tier" },
+	  "policy.json:1: tiers.cxl[1]: node 0 is already a DRAM node: a node belongs to one "
+	  "tier" },
 	{ "{ \"tiers\": { \"pool\": [\"tcp://host\"] } }",
-	  "policy.json:1: tiers.pool[0]: expected a pool URI like tcp://HOST:PORT, rdma://HOST:PORT or shm:/PATH, got \"tcp://host\"" },
+	  "policy.json:1: tiers.pool[0]: expected a pool URI like tcp://HOST:PORT, "
+	  "rdma://HOST:PORT or shm:/PATH, got \"tcp://host\"" },
 	{ "{ \"tiers\": { \"pool\": [\"rdma://h:99999\"] } }",
-	  "policy.json:1: tiers.pool[0]: expected a pool URI like tcp://HOST:PORT, rdma://HOST:PORT or shm:/PATH, got \"rdma://h:99999\"" },
+	  "policy.json:1: tiers.pool[0]: expected a pool URI like tcp://HOST:PORT, "
+	  "rdma://HOST:PORT or shm:/PATH, got \"rdma://h:99999\"" },
 	{ "{ \"tiers\": { \"pool\": \"tcp://h:1\" } }",
-	  "policy.json:1: tiers.pool: expected an array of pool URIs like [\"tcp://10.0.0.2:7471\"], got \"tcp://h:1\"" },
-	{ "{ \"cgroups\": {} }",
-	  "policy.json:1: cgroups: expected an array of cgroup entries like [{\"path\": ...}], got {}" },
+	  "policy.json:1: tiers.pool: expected an array of pool URIs like "
+	  "[\"tcp://10.0.0.2:7471\"], got \"tcp://h:1\"" },
+	{ "{ \"cgroups\": {} }", "policy.json:1: cgroups: expected an array of cgroup entries like "
+				 "[{\"path\": ...}], got {}" },
 	{ "{ \"cgroups\": [\n\n  { \"dram\": \"1G\" } ] }",
-	  "policy.json:3: cgroups[0]: missing key \"path\": the cgroup2 directory, like \"/sys/fs/cgroup/fn-a\"" },
+	  "policy.json:3: cgroups[0]: missing key \"path\": the cgroup2 directory, like "
+	  "\"/sys/fs/cgroup/fn-a\"" },
 	{ "{ \"cgroups\": [ { \"path\": \"fn-a\" } ] }",
-	  "policy.json:1: cgroups[0].path: expected an absolute cgroup2 directory like \"/sys/fs/cgroup/fn-a\", got \"fn-a\"" },
+	  "policy.json:1: cgroups[0].path: expected an absolute cgroup2 directory like "
+	  "\"/sys/fs/cgroup/fn-a\", got \"fn-a\"" },
 	{ "{ \"cgroups\": [ { \"path\": \"/a\" },\n { \"path\": \"/a\" } ] }",
 	  "policy.json:2: cgroups[1].path: cgroup /a is listed twice" },
 	{ "{ \"cgroups\": [ { \"path\": \"/a\",\n \"pool\": \"yes\" } ] }",
@@ -298,11 +346,13 @@ static const struct bad_case bad_cases[] = {
 	  "policy.json:2: cgroups[0].cxl: expected a size like 512M or 25%, got -5" },
 	{ "{ \"cgroups\": [ { \"path\": \"/a\", \"dram\": \"1G\",\n \"drams\": \"1G\" } ] }",
 	  "policy.json:2: cgroups[0].drams: unknown key (known keys here: path, dram, cxl, pool)" },
-	{ "{ \"cgroups\": [ 7 ] }",
-	  "policy.json:1: cgroups[0]: expected an object like {\"path\": \"/sys/fs/cgroup/fn-a\", \"dram\": \"512M\"}, got 7" },
+	{ "{ \"cgroups\": [ 7 ] }", "policy.json:1: cgroups[0]: expected an object like {\"path\": "
+				    "\"/sys/fs/cgroup/fn-a\", \"dram\": \"512M\"}, got 7" },
 	/* comments and strings that look like keys do not confuse the line map */
-	{ "{ /* \"heat\": {\n } */ \"moves\": {\n // \"x\": 1\n \"s\": \"\\\"q\\\" {[\", \"x\": 1 } }",
-	  "policy.json:4: moves.s: unknown key (known keys here: interval_ms, max_promote_mb_s, max_demote_mb_s, cooldown_ms, hysteresis_pct)" },
+	{ "{ /* \"heat\": {\n } */ \"moves\": {\n // \"x\": 1\n \"s\": \"\\\"q\\\" {[\", \"x\": 1 "
+	  "} }",
+	  "policy.json:4: moves.s: unknown key (known keys here: interval_ms, max_promote_mb_s, "
+	  "max_demote_mb_s, cooldown_ms, hysteresis_pct)" },
 };
 
 static void test_bad_cases(void **state)
@@ -317,9 +367,9 @@ static void test_bad_cases(void **state)
 
 		if (ret != -EINVAL || d.nr < 1 ||
 		    strcmp(policy_error_format(&d, 0, buf, sizeof(buf)), bad_cases[i].error)) {
-			print_error("case %zu: %s\n  got ret %d, %u errors, first: %s\n  want: %s\n", i,
-				    bad_cases[i].text, ret, d.nr, d.nr ? buf : "-",
-				    bad_cases[i].error);
+			print_error(
+			    "case %zu: %s\n  got ret %d, %u errors, first: %s\n  want: %s\n", i,
+			    bad_cases[i].text, ret, d.nr, d.nr ? buf : "-", bad_cases[i].error);
 			nr_failed++;
 		}
 		assert_int_equal(p.nr_cgroups, 0);
@@ -483,7 +533,9 @@ static void test_tierctl_policy_check(void **state)
 	assert_non_null(strchr(out, '\n'));
 	assert_int_equal(strchr(out, '\n') - out, strlen(out) - 1); /* one line */
 	assert_int_equal(run_cmd(out, sizeof(out), 3, bad_argv), -EBADMSG);
-	assert_non_null(strstr(out, "bad-size.json:7: cgroups[0].dram: expected a size like 512M or 25%, got \"lots\"\n"));
+	assert_non_null(strstr(
+	    out,
+	    "bad-size.json:7: cgroups[0].dram: expected a size like 512M or 25%, got \"lots\"\n"));
 	assert_int_equal(run_cmd(out, sizeof(out), 4, bad_json_argv), -EBADMSG);
 	json_object *j = json_tokener_parse(out);
 

@@ -77,11 +77,18 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
 		switch (c) {
-		case 'n': nr_pages = strtoull(optarg, NULL, 0); break;
-		case 'r': runs = atoi(optarg); break;
-		case 'k': nr_regions = (unsigned)atoi(optarg); break;
+		case 'n':
+			nr_pages = strtoull(optarg, NULL, 0);
+			break;
+		case 'r':
+			runs = atoi(optarg);
+			break;
+		case 'k':
+			nr_regions = (unsigned)atoi(optarg);
+			break;
 		default:
-			fprintf(stderr, "usage: bench-planner [--pages N] [--runs R] [--regions K]\n");
+			fprintf(stderr,
+				"usage: bench-planner [--pages N] [--runs R] [--regions K]\n");
 			return 2;
 		}
 	}
@@ -97,7 +104,8 @@ int main(int argc, char **argv)
 	heat_table_init(&t, 2000, 0);
 	for (unsigned r = 0; r < nr_regions; r++) {
 		/* regions 1 GiB apart plus a gap, like a process's mappings */
-		region_start[r] = 0x7f0000000000ull + (uint64_t)r * (per_region * HEAT_PAGE_SIZE + (1ull << 30));
+		region_start[r] =
+		    0x7f0000000000ull + (uint64_t)r * (per_region * HEAT_PAGE_SIZE + (1ull << 30));
 		int ret = heat_region_add(&t, 1000, region_start[r], per_region * HEAT_PAGE_SIZE);
 
 		if (ret) {
@@ -134,8 +142,8 @@ int main(int argc, char **argv)
 			struct timing d = since(t0);
 
 			if (hit != batch) {
-				fprintf(stderr, "bench-planner: %zu of %zu samples missed\n", batch - hit,
-					batch);
+				fprintf(stderr, "bench-planner: %zu of %zu samples missed\n",
+					batch - hit, batch);
 				return 1;
 			}
 			(pattern ? skew : uni)[r] = (double)batch / d.cpu;
@@ -148,7 +156,9 @@ int main(int argc, char **argv)
 
 		for (uint64_t p = 0; p < reg->nr_pages; p++) {
 			uint64_t x = rnd(&seed);
-			uint32_t heat = x % 10 == 0 ? 1000 + x % 4000 : x % 10 < 4 ? 50 + x % 200 : x % 20;
+			uint32_t heat = x % 10 == 0  ? 1000 + x % 4000
+					: x % 10 < 4 ? 50 + x % 200
+						     : x % 20;
 
 			reg->recs[p] = heat_rec_make(heat * HEAT_ONE / 8,
 						     (enum heat_tier)(1 + (x >> 32) % 3), 0);
@@ -160,8 +170,8 @@ int main(int argc, char **argv)
 		.cxl_pages = nr_pages * 3 / 10,
 		.has_cxl = true,
 		.pool = true,
-		.max_promote_pages = 65536,  /* 256 MiB/s for a 1 s round */
-		.max_demote_pages = 131072,  /* 512 MiB/s */
+		.max_promote_pages = 65536, /* 256 MiB/s for a 1 s round */
+		.max_demote_pages = 131072, /* 512 MiB/s */
 		.hysteresis_pct = 25,
 	};
 	size_t cap = plan_moves_needed(&t, &b);
@@ -199,8 +209,8 @@ int main(int argc, char **argv)
 			for (uint64_t p = 0; p < t.regions[i]->nr_pages; p++) {
 				uint32_t rec = t.regions[i]->recs[p];
 
-				t.regions[i]->recs[p] = heat_rec_make(heat_rec_heat(rec) * 2,
-								      heat_rec_tier(rec), 0);
+				t.regions[i]->recs[p] =
+				    heat_rec_make(heat_rec_heat(rec) * 2, heat_rec_tier(rec), 0);
 			}
 	}
 

@@ -30,8 +30,8 @@ static void usage(FILE *f)
 static void print_json(json_object *j, const struct tierctl_opts *o)
 {
 	printf("%s\n", json_object_to_json_string_ext(
-			       j, (o->pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN) |
-					  JSON_C_TO_STRING_NOSLASHESCAPE));
+			   j, (o->pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN) |
+				  JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 static void nodes_text(char *buf, size_t len, bool given, const int *nodes, unsigned nr)
@@ -55,8 +55,7 @@ static void summary(const char *file, const struct policy *p)
 
 	nodes_text(dram, sizeof(dram), p->tiers.dram_given, p->tiers.dram_nodes,
 		   p->tiers.nr_dram_nodes);
-	nodes_text(cxl, sizeof(cxl), p->tiers.cxl_given, p->tiers.cxl_nodes,
-		   p->tiers.nr_cxl_nodes);
+	nodes_text(cxl, sizeof(cxl), p->tiers.cxl_given, p->tiers.cxl_nodes, p->tiers.nr_cxl_nodes);
 	printf("%s: ok: %u cgroup%s; dram %s, cxl %s, %u pool URI%s; sampler %s, half-life %u ms; "
 	       "every %u ms promote <= %u MiB/s, demote <= %u MiB/s, hysteresis %u%%\n",
 	       file, p->nr_cgroups, p->nr_cgroups == 1 ? "" : "s", dram, cxl, p->tiers.nr_pool_uris,
@@ -89,17 +88,20 @@ static int check(const char *file, const struct tierctl_opts *o)
 			for (unsigned i = 0; i < d.nr; i++) {
 				json_object *e = json_object_new_object();
 
-				json_object_object_add(e, "line", json_object_new_int(d.errs[i].line));
-				json_object_object_add(e, "key", json_object_new_string(d.errs[i].key));
+				json_object_object_add(e, "line",
+						       json_object_new_int(d.errs[i].line));
+				json_object_object_add(e, "key",
+						       json_object_new_string(d.errs[i].key));
 				json_object_object_add(e, "message",
 						       json_object_new_string(d.errs[i].msg));
 				json_object_object_add(e, "text",
 						       json_object_new_string(policy_error_format(
-							       &d, i, buf, sizeof(buf))));
+							   &d, i, buf, sizeof(buf))));
 				json_object_array_add(errs, e);
 			}
 			json_object_object_add(j, "errors", errs);
-			json_object_object_add(j, "errors_not_shown", json_object_new_int(d.nr_lost));
+			json_object_object_add(j, "errors_not_shown",
+					       json_object_new_int(d.nr_lost));
 		}
 		print_json(j, o);
 		json_object_put(j);
@@ -153,14 +155,16 @@ int cmd_policy(int argc, char **argv, const struct tierctl_opts *o)
 		} else if (!file) {
 			file = argv[i];
 		} else {
-			tierctl_err(&opts, "policy: unexpected argument '%s' (try: tierctl policy --help)",
+			tierctl_err(&opts,
+				    "policy: unexpected argument '%s' (try: tierctl policy --help)",
 				    argv[i]);
 			return -EINVAL;
 		}
 	}
 	if (sub && !strcmp(sub, "check")) {
 		if (!file) {
-			tierctl_err(&opts, "policy check: which file? usage: tierctl policy check FILE");
+			tierctl_err(&opts,
+				    "policy check: which file? usage: tierctl policy check FILE");
 			return -EINVAL;
 		}
 		return check(file, &opts);

@@ -105,6 +105,24 @@ static void test_full_file(void **state)
 	policy_free(&p);
 }
 
+/* the commented example in doc/ stays a valid policy */
+static void test_example_file(void **state)
+{
+	struct policy p;
+	struct policy_diag d;
+	char path[512], buf[600];
+
+	snprintf(path, sizeof(path), "%s/doc/policy.example.json", src_dir());
+	int ret = policy_load_file(path, &p, &d);
+
+	if (ret)
+		fail_msg("%s", d.nr ? policy_error_format(&d, 0, buf, sizeof(buf)) : "?");
+	assert_int_equal(p.nr_cgroups, 2);
+	assert_true(p.cgroups[0].pool);
+	assert_int_equal(p.cgroups[1].dram.kind, POLICY_SIZE_PCT);
+	policy_free(&p);
+}
+
 /* The brief's own example: the error names file, line, key, expectation. */
 static void test_bad_size_file(void **state)
 {
@@ -561,6 +579,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_bad_size_file),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_json_round_trip),

@@ -26,11 +26,19 @@
  * binary search, with a one-entry cache for batches that hit the same
  * region. Not thread-safe: one table belongs to tierd's planning loop.
  *
- * Seams for tierd: fault records -> heat_record() (weight = the BPF 1-in-N
- * sampling factor), samples -> heat_record_batch(), DAMON region reports ->
- * heat_record_range(); placement learned from move_pages(2) status or from
- * the pager -> heat_set_tier(); regions from the pager's registrations or
- * /proc/PID/maps -> heat_region_add()/heat_region_remove().
+ * Seams for tierd (include/tierd/events.h records):
+ *  - struct tierd_fault_rec -> heat_record(t, rec->pid, rec->address, N),
+ *    N = the BPF 1-in-N fault sampling factor (policy heat.fault_sample_every);
+ *  - struct tierd_damon_rec -> heat_record_range(t, pid of rec->target_id,
+ *    rec->start, rec->end, rec->nr_accesses);
+ *  - PEBS/hint samples -> heat_record_batch();
+ *  - placement from move_pages(2) status, executed moves, or the pager's
+ *    evict/fetch reports -> heat_set_tier(); the pager's and tierd's own
+ *    mlocked pages -> heat_set_pinned();
+ *  - regions from the pager's registrations or /proc/PID/maps ->
+ *    heat_region_add()/heat_region_remove(), process exit -> heat_forget_pid();
+ *  - each round: heat_decay(t, now_ms), then plan_round() (planner.h);
+ *    heat_histogram() for status.
  */
 #ifndef TIERD_HEAT_H
 #define TIERD_HEAT_H

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "planner.h"
+#include "policy.h"
 
 #define NB PLAN_HIST_BUCKETS
 
@@ -244,6 +245,26 @@ static struct plan_threshold threshold_of(const struct cut *c, uint32_t hyst_pct
 	t.enter_heat = plan_bucket_min((unsigned)c->b);
 	t.stay_heat = (uint32_t)((uint64_t)t.enter_heat * 100 / (100 + hyst_pct));
 	return t;
+}
+
+void plan_budget_from_policy(const struct policy *p, const struct policy_cgroup *cg,
+			     uint64_t usage_bytes, bool has_cxl, bool pool_ready,
+			     struct plan_budget *b)
+{
+	uint64_t dram = policy_size_resolve(&cg->dram, usage_bytes);
+	uint64_t cxl = policy_size_resolve(&cg->cxl, usage_bytes);
+
+	*b = (struct plan_budget){
+		.dram_pages = dram == UINT64_MAX ? PLAN_UNLIMITED : dram >> HEAT_PAGE_SHIFT,
+		.cxl_pages = cxl == UINT64_MAX ? PLAN_UNLIMITED : cxl >> HEAT_PAGE_SHIFT,
+		.has_cxl = has_cxl,
+		.pool = cg->pool && pool_ready,
+		.max_promote_pages =
+		    policy_round_pages(p->moves.max_promote_mb_s, p->moves.interval_ms),
+		.max_demote_pages =
+		    policy_round_pages(p->moves.max_demote_mb_s, p->moves.interval_ms),
+		.hysteresis_pct = p->moves.hysteresis_pct,
+	};
 }
 
 size_t plan_moves_needed(const struct heat_table *t, const struct plan_budget *b)

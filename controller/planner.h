@@ -105,6 +105,19 @@ struct plan_result {
 	uint64_t floor_overflow_pages; /* pages the floor tier holds beyond its budget */
 };
 
+struct policy;
+struct policy_cgroup;
+/*
+ * The budget for one round of cgroup CG under policy P: sizes resolved
+ * against USAGE_BYTES (the cgroup's memory.current), rate limits turned
+ * into pages per interval_ms. HAS_CXL: the machine has a CXL node.
+ * POOL_READY: the cgroup's processes run under a connected pager (pages
+ * can go to the pool only then, whatever CG->pool says).
+ */
+void plan_budget_from_policy(const struct policy *p, const struct policy_cgroup *cg,
+			     uint64_t usage_bytes, bool has_cxl, bool pool_ready,
+			     struct plan_budget *b);
+
 /* The move list capacity plan_round() needs for this table and budget. */
 size_t plan_moves_needed(const struct heat_table *t, const struct plan_budget *b);
 

@@ -15,17 +15,17 @@ POLICY_LDLIBS := -ljson-c
 
 $(eval $(call unit_test,test_policy,controller/policy.c tools/tierctl/cmd_policy.c,-ljson-c))
 $(eval $(call unit_test,test_heat,controller/heat.c,))
-$(eval $(call unit_test,test_planner,controller/planner.c controller/heat.c,))
+$(eval $(call unit_test,test_planner,controller/planner.c controller/heat.c controller/policy.c,-ljson-c))
 
 # bench-planner: records ingested per second, metadata per page, plan time
 # for 16 Mi pages (tools/bench/bench-planner.sh). Not installed.
 BENCH_PLANNER := $(BUILD)/bench/bench-planner
 BENCHES += $(BENCH_PLANNER)
 $(BENCH_PLANNER): $(OBJ)/tools/bench/bench-planner.o $(OBJ)/controller/heat.o \
-		$(OBJ)/controller/planner.o
+		$(OBJ)/controller/planner.o $(OBJ)/controller/policy.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) $^ -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -ljson-c
 
 .PHONY: bench-planner
 bench-planner: $(BENCH_PLANNER)

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "../../controller/planner.h"
+#include "../../controller/policy.h"
 
 #define BASE 0x100000ull
 #define PG HEAT_PAGE_SIZE
@@ -670,6 +671,34 @@ static void test_errors(void **state)
 	heat_table_free(&t);
 }
 
+static void test_budget_from_policy(void **state)
+{
+	static const char text[] =
+	    "{ \"moves\": { \"interval_ms\": 500, \"max_promote_mb_s\": 256,"
+	    "  \"max_demote_mb_s\": 0, \"hysteresis_pct\": 10 },"
+	    "  \"cgroups\": [ { \"path\": \"/a\", \"dram\": \"25%\", \"cxl\": \"1G\","
+	    "  \"pool\": true }, { \"path\": \"/b\" } ] }";
+	struct policy p;
+	struct policy_diag d;
+	struct plan_budget b;
+
+	assert_int_equal(policy_parse("t.json", text, sizeof(text) - 1, &p, &d), 0);
+	plan_budget_from_policy(&p, &p.cgroups[0], 4ull << 30, true, true, &b);
+	assert_int_equal(b.dram_pages, (1ull << 30) / PG); /* 25% of 4 GiB */
+	assert_int_equal(b.cxl_pages, (1ull << 30) / PG);
+	assert_true(b.has_cxl && b.pool);
+	assert_int_equal(b.max_promote_pages, 32768); /* 256 MiB/s for 0.5 s */
+	assert_int_equal(b.max_demote_pages, 0);
+	assert_int_equal(b.hysteresis_pct, 10);
+	plan_budget_from_policy(&p, &p.cgroups[0], 4ull << 30, false, false, &b);
+	assert_false(b.pool); /* no pager: no pool, whatever the policy says */
+	plan_budget_from_policy(&p, &p.cgroups[1], 4ull << 30, true, true, &b);
+	assert_int_equal(b.dram_pages, PLAN_UNLIMITED);
+	assert_int_equal(b.cxl_pages, PLAN_UNLIMITED);
+	assert_false(b.pool);
+	policy_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -681,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_converges),
 		cmocka_unit_test(test_random_invariants),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_budget_from_policy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -210,8 +210,10 @@ static void km_value(struct keymap *km, char *path, size_t pathlen)
 	km_skip(km);
 	int c = km_peek(km);
 
-	if (km->depth > 64)
+	if (km->depth > 64) {
+		km_next(km); /* json-c refuses such depth first; still, always make progress */
 		return;
+	}
 	km->depth++;
 	if (c == '{') {
 		km_object(km, path, pathlen);

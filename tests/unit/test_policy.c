@@ -410,6 +410,23 @@ static void test_many_errors_counted(void **state)
 	assert_int_equal(d.nr_lost, 40 - POLICY_MAX_ERRORS);
 }
 
+static void test_too_deep(void **state)
+{
+	char text[512] = "{ \"heat\": ";
+	struct policy p;
+	struct policy_diag d;
+	char buf[600];
+
+	for (int i = 0; i < 100; i++)
+		strcat(text, "[");
+	for (int i = 0; i < 100; i++)
+		strcat(text, "]");
+	strcat(text, " }");
+	assert_int_equal(parse_str(text, &p, &d), -EINVAL);
+	assert_string_equal(policy_error_format(&d, 0, buf, sizeof(buf)),
+			    "policy.json:1: syntax error: nesting too deep");
+}
+
 static void test_missing_file(void **state)
 {
 	struct policy p;
@@ -586,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_tier_nodes),
 		cmocka_unit_test(test_bad_cases),
 		cmocka_unit_test(test_many_errors_counted),
+		cmocka_unit_test(test_too_deep),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_size_resolve),

@@ -41,6 +41,9 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
+# Keep generated intermediates (BPF objects, skeletons): they are inputs of
+# later builds, not temporaries.
+.SECONDARY:
 .SUFFIXES:
 .PHONY: all deps check check-build unit host-tests vm-tests bench demo \
 	install clean format-check

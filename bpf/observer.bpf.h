@@ -14,19 +14,6 @@
 #include <bpf/bpf_core_read.h>
 
 /*
- * exceptions:page_fault_user's record. The kernel's BTF has no
- * trace_event_raw_x86_exceptions (the event class lives in arch code that
- * BTF does not describe as such), so the layout is spelled out; it has been
- * {common header, address, ip, error_code} since Linux 3.13.
- */
-struct tierd_page_fault_ctx {
-	__u64 common; /* common_type, flags, preempt_count, pid */
-	__u64 address;
-	__u64 ip;
-	__u64 error_code;
-};
-
-/*
  * migrate:mm_migrate_pages: succeeded and failed sit right after the
  * common header on every kernel since 5.x; later fields (thp_split in 5.9,
  * large_folio_split in 6.9) were appended, so only the first two are used.

@@ -4,3 +4,4 @@
 TIERD_SRCS := controller/main.c controller/observer.c controller/ctl.c \
 	controller/cgroup.c controller/topology.c
 $(eval $(call program,tierd,$(TIERD_SRCS),-lbpf -lelf -lz -ljson-c))
+$(eval $(call unit_test,test_observer_topology,controller/topology.c,-lbpf))

@@ -30,6 +30,7 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <json-c/json.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "tierd/ctl.h"
 #include "cgroup.h"
@@ -123,6 +124,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 
 static int preflight(void)
 {
+	struct btf *btf;
+	bool found;
+
 	if (geteuid() != 0) {
 		log_err("must run as root: tierd loads BPF programs and pins maps");
 		return -EPERM;
@@ -131,10 +135,18 @@ static int preflight(void)
 		log_err("no BTF at /sys/kernel/btf/vmlinux: the kernel needs CONFIG_DEBUG_INFO_BTF=y");
 		return -EOPNOTSUPP;
 	}
-	if (access("/sys/kernel/tracing/events/exceptions/page_fault_user/id", R_OK) != 0 &&
-	    access("/sys/kernel/debug/tracing/events/exceptions/page_fault_user/id", R_OK) != 0) {
-		log_err("tracepoint exceptions:page_fault_user not found: mount tracefs "
-			"(mount -t tracefs tracefs /sys/kernel/tracing); x86 kernels have it");
+	btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		log_err("cannot parse the kernel's BTF at /sys/kernel/btf/vmlinux: %s",
+			strerror(errno));
+		return -EOPNOTSUPP;
+	}
+	/* Every raw tracepoint has a btf_trace_<name> typedef. */
+	found = btf__find_by_name_kind(btf, "btf_trace_page_fault_user", BTF_KIND_TYPEDEF) >= 0;
+	btf__free(btf);
+	if (!found) {
+		log_err("the kernel has no page_fault_user tracepoint (x86 kernels have it; "
+			"CONFIG_TRACEPOINTS is needed)");
 		return -EOPNOTSUPP;
 	}
 	return 0;

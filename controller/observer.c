@@ -47,6 +47,8 @@ struct tierd_observer {
 	char pinned[32][64]; /* names pinned under pin_root, to unpin */
 	int nr_pinned;
 	uint64_t records_received;
+	int nr_cpus;
+	bool batching;
 	const char *migration_note;
 	char *kernel_log;
 };
@@ -214,14 +216,52 @@ static void unpin_all(struct tierd_observer *ob)
 		rmdir(ob->pin_root);
 }
 
+static size_t rec_size(uint32_t type)
+{
+	switch (type) {
+	case TIERD_REC_FAULT:
+		return sizeof(struct tierd_fault_rec);
+	case TIERD_REC_MIGRATE:
+		return sizeof(struct tierd_migrate_rec);
+	case TIERD_REC_DAMON:
+		return sizeof(struct tierd_damon_rec);
+	}
+	return 0;
+}
+
+/* One ring record may hold several records of one type (fault batches). */
 static int on_ring_record(void *ctx, void *data, size_t size)
 {
 	struct tierd_observer *ob = ctx;
+	const char *p = data;
 
-	ob->records_received++;
-	if (ob->opts.on_record && size >= sizeof(struct tierd_rec_hdr))
-		ob->opts.on_record(ob->opts.ctx, data, size);
+	while (size >= sizeof(struct tierd_rec_hdr)) {
+		const struct tierd_rec_hdr *h = (const void *)p;
+		size_t sz = rec_size(h->type);
+
+		if (!sz || sz > size)
+			break;
+		ob->records_received++;
+		if (ob->opts.on_record)
+			ob->opts.on_record(ob->opts.ctx, h, sz);
+		p += sz;
+		size -= sz;
+	}
 	return 0;
+}
+
+/* Push every CPU's partial fault batch into the ring (see tierd_flush). */
+static int flush_batches(struct tierd_observer *ob)
+{
+	int fd = bpf_program__fd(ob->skel->progs.tierd_flush), cpu, ret = 0;
+
+	for (cpu = 0; cpu < ob->nr_cpus; cpu++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
+
+		if (bpf_prog_test_run_opts(fd, &o) < 0 && errno != ENXIO && ret == 0)
+			ret = -errno; /* ENXIO: CPU offline */
+	}
+	return ret;
 }
 
 static int fill_node_tier(struct tierd_observer *ob, const struct node_ranks *r)
@@ -389,6 +429,18 @@ int observer_open(const struct observer_opts *o, const struct node_ranks *ranks,
 			log_debug("link of %s not pinned (kernel lacks perf links)", names[i]);
 	}
 
+	/* Batch fault records only if tierd can flush partial batches. */
+	ob->nr_cpus = libbpf_num_possible_cpus();
+	ret = ob->nr_cpus > 0 ? flush_batches(ob) : -EINVAL;
+	if (ret == 0) {
+		ob->batching = true;
+	} else {
+		ob->skel->data->fault_batch_len = 1;
+		log_warn("cannot run tierd_flush (%s): fault records go out one by one",
+			 strerror(-ret));
+	}
+	log_debug("fault records leave in batches of %u", ob->skel->data->fault_batch_len);
+
 	ob->rb = ring_buffer__new(bpf_map__fd(ob->skel->maps.events), on_ring_record, ob, NULL);
 	if (!ob->rb) {
 		ret = -errno;
@@ -462,9 +514,9 @@ int observer_read_stats(struct tierd_observer *ob, uint64_t id, struct tierd_cgr
 
 int observer_drain(struct tierd_observer *ob)
 {
-	int n = ring_buffer__consume(ob->rb);
-
-	return n < 0 ? n : n;
+	if (ob->batching)
+		flush_batches(ob);
+	return ring_buffer__consume(ob->rb);
 }
 
 const struct observer_prog_state *observer_programs(struct tierd_observer *ob, int *nr)

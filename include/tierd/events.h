@@ -27,6 +27,13 @@
 #define TIERD_DIR_DEMOTE 2
 #define TIERD_DIR_SAME_TIER 3
 
+/*
+ * Fault records leave the kernel in batches of up to this many: one ring
+ * record then holds several struct tierd_fault_rec back to back (a ring
+ * record of any type may hold several records of that type).
+ */
+#define TIERD_FAULT_BATCH 16
+
 /* Largest cgroup depth the ancestor walk looks at (the root is level 0). */
 #define TIERD_MAX_CGROUP_LEVEL 32
 /* Size of the node_tier map: covers MAX_NUMNODES up to NODES_SHIFT 10. */

@@ -69,6 +69,7 @@ check "$N demotions" [ "$(stat_of demotions)" = $N ]
 check "still $N promotions" [ "$(stat_of promotions)" = $N ]
 check "the cgroup's own task moved $((2 * N)) pages" [ "$(stat_of migrate_ctx_succeeded)" = $((2 * N)) ]
 check "no failed migrations" [ "$(stat_of migrate_failed)" = 0 ]
+check "the workload's $N first touches were counted" [ "$(stat_of faults)" -ge $N ]
 
 echo quit >&3
 sleep 0.5
@@ -79,4 +80,9 @@ dem=$(jq -s '[.[] | select(.type == "migrate" and .direction == "demote" and .sr
 log "migration records: $pro pages promoted 1->0, $dem demoted 0->1"
 check "records: $N pages promoted node 1 -> 0" [ "$pro" = $N ]
 check "records: $N pages demoted node 0 -> 1" [ "$dem" = $N ]
+# Fault records leave the kernel in per-CPU batches that tierd flushes on
+# every tick: all of them must arrive.
+nf=$(jq -s '[.[] | select(.type == "fault")] | length' "$TEST_TMP/events.jsonl")
+log "fault records: $nf"
+check "all fault records arrived ($nf >= $N)" [ "$nf" -ge $N ]
 exit 0

@@ -15,3 +15,7 @@ MEMSRV_SRCS := pager/memsrv/memsrv.c pager/memsrv/memsrv_rdma.c pager/pool/pool.
 $(eval $(call program,tier-memsrv,$(MEMSRV_SRCS),$(POOL_LDLIBS)))
 $(eval $(call program,tier-pool-check,pager/pool/pool_check.c $(POOL_SRCS),$(POOL_LDLIBS)))
 BENCHES += $(BIN)/tier-pool-check $(BIN)/tier-memsrv
+
+.PHONY: bench-pool
+bench-pool: $(BIN)/tier-memsrv $(BIN)/tier-pool-check
+	$(Q)tools/bench/bench-pool.sh

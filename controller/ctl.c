@@ -26,12 +26,31 @@
 
 #define CLIENT_OUT_MAX (8u << 20)
 
+int ctl_check_free(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int probe;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	/* A live tierd answers on the socket: never steal it (or its pins). */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(probe);
+		log_err("another tierd is running (its control socket %s answers); stop it first, or use --socket",
+			path);
+		return -EADDRINUSE;
+	}
+	if (probe >= 0)
+		close(probe);
+	return 0;
+}
+
 int ctl_listen(struct tierd *t, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof(sa.sun_path)], *slash;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-	int fd, probe, ret;
+	int fd, ret;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		log_err("socket path too long: %s", path);
@@ -48,16 +67,9 @@ int ctl_listen(struct tierd *t, const char *path)
 			return ret;
 		}
 	}
-	/* A live tierd answers on the socket: never steal it. */
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		close(probe);
-		log_err("another tierd is running (its control socket %s answers); stop it first, or use --socket",
-			path);
-		return -EADDRINUSE;
-	}
-	if (probe >= 0)
-		close(probe);
+	ret = ctl_check_free(path);
+	if (ret < 0)
+		return ret;
 	unlink(path);
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

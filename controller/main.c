@@ -406,7 +406,7 @@ int main(int argc, char **argv)
 	ret = parse_args(argc, argv, &a);
 	if (ret)
 		return ret > 0 ? 0 : 2;
-	if (preflight() < 0)
+	if (preflight() < 0 || ctl_check_free(a.socket) < 0)
 		return 1;
 	libbpf_set_print(libbpf_log);
 	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)

@@ -15,6 +15,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +279,32 @@ static int fill_node_tier(struct tierd_observer *ob, const struct node_ranks *r)
 	return 0;
 }
 
+static char *captured;
+static size_t captured_len;
+
+static int capture_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[4096];
+	char *p;
+	int n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n <= 0)
+		return n;
+	if (n >= (int)sizeof(line))
+		n = sizeof(line) - 1;
+	p = realloc(captured, captured_len + n + 8);
+	if (!p)
+		return 0;
+	captured = p;
+	memcpy(captured + captured_len, "tierd: ", 7);
+	memcpy(captured + captured_len + 7, line, n + 1);
+	captured_len += n + 7;
+	return n;
+}
+
 /* Open and load the object with the programs in want[]; -errno on failure. */
 static int load(struct tierd_observer *ob, const bool *want, uint32_t nid_shift, uint32_t nid_mask)
 {
@@ -311,6 +338,7 @@ int observer_open(const struct observer_opts *o, const struct node_ranks *ranks,
 					     "page migrations by migrating task",
 					     "DAMON region reports" };
 	uint32_t nid_shift = 54, nid_mask = 1023;
+	libbpf_print_fn_t old_print;
 	bool want[OBSERVER_NR_PROGS];
 	struct bpf_map *map;
 	struct tierd_observer *ob;
@@ -352,19 +380,33 @@ int observer_open(const struct observer_opts *o, const struct node_ranks *ranks,
 		snprintf(ob->progs[P_DAMON].reason, sizeof(ob->progs[0].reason),
 			 "kernel has no damon:damon_aggregated tracepoint (CONFIG_DAMON off)");
 
+	/* libbpf's messages from the first attempt are held back: where
+	 * fentry is simply refused (EPERM) they are noise; otherwise (a
+	 * verifier rejection) they are the one thing worth reading. */
+	old_print = libbpf_set_print(capture_print);
 	ret = load(ob, want, nid_shift, nid_mask);
+	libbpf_set_print(old_print);
 	if (ret < 0 && want[P_MIGRATE]) {
 		int first = ret;
 
-		log_warn("loading with fentry/folio_migrate_flags failed (%s); retrying without it",
-			 strerror(-first));
 		want[P_MIGRATE] = false;
 		ret = load(ob, want, nid_shift, nid_mask);
 		if (ret == 0) {
 			snprintf(ob->progs[P_MIGRATE].reason, sizeof(ob->progs[0].reason),
 				 "fentry refused (%s)", first == -EPERM ? "EPERM" : strerror(-first));
+			if (first == -EPERM) {
+				log_debug("fentry/folio_migrate_flags refused: %s", captured);
+				captured_len = 0;
+			}
+			log_info("loading fentry/folio_migrate_flags failed (%s); loaded without it",
+				 strerror(-first));
 		}
 	}
+	if (captured_len)
+		fputs(captured, stderr);
+	free(captured);
+	captured = NULL;
+	captured_len = 0;
 	if (ret < 0) {
 		snprintf(err, err_size,
 			 "cannot load the BPF observer: %s (the verifier's log is above)",

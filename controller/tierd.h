@@ -52,6 +52,8 @@ struct tierd {
 };
 
 /* ctl.c */
+/* -EADDRINUSE (logged) if a tierd already answers on path. */
+int ctl_check_free(const char *path);
 int ctl_listen(struct tierd *t, const char *path);
 void ctl_close(struct tierd *t);
 void ctl_accept(struct tierd *t);

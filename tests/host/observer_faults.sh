@@ -30,6 +30,12 @@ TIERD_PID=$!
 on_exit "stop_pid $TIERD_PID; cat '$TEST_TMP/tierd.log'"
 wait_for 30 ctl status >/dev/null 2>&1 || die "tierd did not come up: $(cat "$TEST_TMP/tierd.log")"
 
+out=$("$TIERD_BIN/tierd" --pin-root "$PINS" --socket "$SOCK" 2>&1)
+rc=$?
+check "a second tierd on the same socket refuses to start ($rc)" [ $rc != 0 ]
+check "... saying why" grep -q "another tierd is running" <<<"$out"
+check "... and leaves the running one's pins alone" [ -e "$PINS/cgroup_stats" ]
+
 # run_in CGROUP: run the workload inside CGROUP; prints its output.
 run_in() {
 	bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/wl-first-touch" --pages "$3"' _ \

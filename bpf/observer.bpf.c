@@ -50,23 +50,23 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by tierd before load. */
-const volatile __u32 sample_every = 1;	/* record 1 fault in N (counters exact) */
-const volatile __u32 nid_shift = 54;	/* 64 - NODES_SHIFT */
-const volatile __u32 nid_mask = 1023;	/* MAX_NUMNODES - 1 */
+const volatile __u32 sample_every = 1; /* record 1 fault in N (counters exact) */
+const volatile __u32 nid_shift = 54; /* 64 - NODES_SHIFT */
+const volatile __u32 nid_mask = 1023; /* MAX_NUMNODES - 1 */
 
 /* Written by tierd through the mmap'ed .bss/.data; read here. */
 volatile __u64 attach_generation;
 volatile __u32 fault_batch_len = TIERD_FAULT_BATCH;
 
 /* Global counters, read by tierd through the mmap'ed .bss. */
-__u64 nr_records_dropped;	/* every record lost to a full ring */
-__u64 nr_migrate_unattributed;	/* migrated folios of no attached cgroup */
+__u64 nr_records_dropped; /* every record lost to a full ring */
+__u64 nr_migrate_unattributed; /* migrated folios of no attached cgroup */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
-	__type(key, __u64);	/* attached cgroup id */
-	__type(value, __u64);	/* unused (attach time) */
+	__type(key, __u64); /* attached cgroup id */
+	__type(value, __u64); /* unused (attach time) */
 } attached SEC(".maps");
 
 struct {
@@ -79,7 +79,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
-	__type(key, __u64);	/* current cgroup id */
+	__type(key, __u64); /* current cgroup id */
 	__type(value, struct tierd_cgroup_cache_val);
 } cgroup_cache SEC(".maps");
 
@@ -101,8 +101,8 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, TIERD_MAX_NODES);
-	__type(key, __u32);	/* NUMA node id */
-	__type(value, __u32);	/* rank: lower is faster; TIERD_RANK_UNKNOWN */
+	__type(key, __u32); /* NUMA node id */
+	__type(value, __u32); /* rank: lower is faster; TIERD_RANK_UNKNOWN */
 } node_tier SEC(".maps");
 
 struct {
@@ -133,7 +133,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-		__uint(max_entries, 4 << 20);
+	__uint(max_entries, 4 << 20);
 } events SEC(".maps");
 
 /* The deepest attached ancestor (or self) of cgrp, or 0. */

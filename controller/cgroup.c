@@ -32,8 +32,8 @@ int cgroup2_mount_point(char *buf, size_t size)
 	return ret;
 }
 
-int cgroup_resolve(const char *path, char *abs_path, size_t abs_size, uint64_t *id,
-		   char *err, size_t err_size)
+int cgroup_resolve(const char *path, char *abs_path, size_t abs_size, uint64_t *id, char *err,
+		   size_t err_size)
 {
 	char real[PATH_MAX], mnt[PATH_MAX];
 	struct {
@@ -71,8 +71,7 @@ int cgroup_resolve(const char *path, char *abs_path, size_t abs_size, uint64_t *
 	h.fh.handle_bytes = sizeof(h.bytes);
 	if (name_to_handle_at(AT_FDCWD, real, &h.fh, &mount_id, 0) < 0) {
 		ret = -errno;
-		snprintf(err, err_size, "cannot get the cgroup id of %s: %s", path,
-			 strerror(-ret));
+		snprintf(err, err_size, "cannot get the cgroup id of %s: %s", path, strerror(-ret));
 		return ret;
 	}
 	if (h.fh.handle_bytes != sizeof(*id)) {

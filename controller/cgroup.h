@@ -20,8 +20,8 @@
  * -errno with a sentence in err that names the problem:
  * -ENOENT (no such directory), -ENOTDIR, -EMEDIUMTYPE (not on cgroup2).
  */
-int cgroup_resolve(const char *path, char *abs_path, size_t abs_size, uint64_t *id,
-		   char *err, size_t err_size);
+int cgroup_resolve(const char *path, char *abs_path, size_t abs_size, uint64_t *id, char *err,
+		   size_t err_size);
 
 /* Where cgroup2 is mounted (first cgroup2 entry of /proc/mounts). */
 int cgroup2_mount_point(char *buf, size_t size);

@@ -36,7 +36,8 @@ int ctl_check_free(const char *path)
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 		close(probe);
-		log_err("another tierd is running (its control socket %s answers); stop it first, or use --socket",
+		log_err("another tierd is running (its control socket %s answers); stop it first, "
+			"or use --socket",
 			path);
 		return -EADDRINUSE;
 	}
@@ -249,7 +250,8 @@ static void cmd_status(struct tierd *t, struct client *c)
 	json_object_object_add(nodes, "ranks", ranks);
 	json_object_object_add(nodes, "how", json_object_new_string(t->ranks.how));
 	if (observer_migration_note(t->ob))
-		json_object_array_add(notes, json_object_new_string(observer_migration_note(t->ob)));
+		json_object_array_add(notes,
+				      json_object_new_string(observer_migration_note(t->ob)));
 
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
 	json_object_object_add(o, "cgroups", arr);
@@ -303,8 +305,8 @@ static bool handle_request(struct tierd *t, struct client *c, const char *line)
 	} else if (strcmp(cmd, "status") == 0) {
 		cmd_status(t, c);
 	} else if (strcmp(cmd, "events") == 0) {
-		c->filter_id = json_object_object_get_ex(req, "cgroup_id", &v) ?
-				       json_object_get_uint64(v) : 0;
+		c->filter_id =
+		    json_object_object_get_ex(req, "cgroup_id", &v) ? json_object_get_uint64(v) : 0;
 		c->subscriber = true;
 		client_put(c, "{\"ok\":true}\n", 12);
 		keep = true;
@@ -418,13 +420,13 @@ static int format_record(const struct tierd_rec_hdr *h, size_t size, char *buf, 
 		if (size < sizeof(*r))
 			return -1;
 		*cgid = r->cgroup_id;
-		return snprintf(buf, bsz,
-				"{\"type\":\"fault\",\"ts_ns\":%llu,\"cpu\":%u,\"cgroup_id\":%llu,"
-				"\"pid\":%u,\"tid\":%u,\"address\":%llu,\"ip\":%llu,\"error_code\":%llu}\n",
-				(unsigned long long)h->ts_ns, h->cpu,
-				(unsigned long long)r->cgroup_id, r->pid, r->tid,
-				(unsigned long long)r->address, (unsigned long long)r->ip,
-				(unsigned long long)r->error_code);
+		return snprintf(
+		    buf, bsz,
+		    "{\"type\":\"fault\",\"ts_ns\":%llu,\"cpu\":%u,\"cgroup_id\":%llu,"
+		    "\"pid\":%u,\"tid\":%u,\"address\":%llu,\"ip\":%llu,\"error_code\":%llu}\n",
+		    (unsigned long long)h->ts_ns, h->cpu, (unsigned long long)r->cgroup_id, r->pid,
+		    r->tid, (unsigned long long)r->address, (unsigned long long)r->ip,
+		    (unsigned long long)r->error_code);
 	}
 	case TIERD_REC_MIGRATE: {
 		const struct tierd_migrate_rec *r = (const void *)h;
@@ -432,12 +434,13 @@ static int format_record(const struct tierd_rec_hdr *h, size_t size, char *buf, 
 		if (size < sizeof(*r))
 			return -1;
 		*cgid = r->cgroup_id;
-		return snprintf(buf, bsz,
-				"{\"type\":\"migrate\",\"ts_ns\":%llu,\"cpu\":%u,\"cgroup_id\":%llu,"
-				"\"nr_pages\":%u,\"direction\":\"%s\",\"src_nid\":%u,\"dst_nid\":%u}\n",
-				(unsigned long long)h->ts_ns, h->cpu,
-				(unsigned long long)r->cgroup_id, r->nr_pages,
-				dirs[r->direction <= 3 ? r->direction : 0], r->src_nid, r->dst_nid);
+		return snprintf(
+		    buf, bsz,
+		    "{\"type\":\"migrate\",\"ts_ns\":%llu,\"cpu\":%u,\"cgroup_id\":%llu,"
+		    "\"nr_pages\":%u,\"direction\":\"%s\",\"src_nid\":%u,\"dst_nid\":%u}\n",
+		    (unsigned long long)h->ts_ns, h->cpu, (unsigned long long)r->cgroup_id,
+		    r->nr_pages, dirs[r->direction <= 3 ? r->direction : 0], r->src_nid,
+		    r->dst_nid);
 	}
 	case TIERD_REC_DAMON: {
 		const struct tierd_damon_rec *r = (const void *)h;
@@ -474,8 +477,9 @@ void ctl_publish(struct tierd *t, const struct tierd_rec_hdr *rec, size_t size)
 			continue;
 		if (c->lost) {
 			char lost[64];
-			int m = snprintf(lost, sizeof(lost), "{\"type\":\"lost\",\"records\":%llu}\n",
-					 (unsigned long long)c->lost);
+			int m =
+			    snprintf(lost, sizeof(lost), "{\"type\":\"lost\",\"records\":%llu}\n",
+				     (unsigned long long)c->lost);
 
 			if (client_put(c, lost, m))
 				c->lost = 0;

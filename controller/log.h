@@ -14,9 +14,9 @@ extern int tierd_verbose;
 #define log_err(fmt, ...) fprintf(stderr, "tierd: error: " fmt "\n", ##__VA_ARGS__)
 #define log_warn(fmt, ...) fprintf(stderr, "tierd: warning: " fmt "\n", ##__VA_ARGS__)
 #define log_info(fmt, ...) fprintf(stderr, "tierd: " fmt "\n", ##__VA_ARGS__)
-#define log_debug(fmt, ...)                                                       \
-	do {                                                                      \
-		if (tierd_verbose)                                                \
+#define log_debug(fmt, ...)                                                        \
+	do {                                                                       \
+		if (tierd_verbose)                                                 \
 			fprintf(stderr, "tierd: debug: " fmt "\n", ##__VA_ARGS__); \
 	} while (0)
 

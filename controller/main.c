@@ -51,17 +51,17 @@ struct args {
 };
 
 static const char usage[] =
-	"usage: tierd [OPTIONS]\n"
-	"Observe (and, as the controller grows, manage) the memory of attached cgroups.\n"
-	"Runs in the foreground and logs to stderr; SIGTERM/SIGINT stop it, SIGHUP reloads.\n"
-	"\n"
-	"  --policy FILE     JSON {\"cgroups\": [\"/sys/fs/cgroup/x\", ...]}: cgroups to attach\n"
-	"  --pin-root DIR    where maps and programs are pinned (default /sys/fs/bpf/tierd)\n"
-	"  --socket PATH     control socket for tierctl (default " TIERD_CTL_SOCKET ")\n"
-	"  --sample N        record 1 fault in N in the ring buffer (counters stay exact)\n"
-	"  --dry-run         observe only: never move pages\n"
-	"  -v, --verbose     debug logging (libbpf's too)\n"
-	"  -h, --help        this text\n";
+    "usage: tierd [OPTIONS]\n"
+    "Observe (and, as the controller grows, manage) the memory of attached cgroups.\n"
+    "Runs in the foreground and logs to stderr; SIGTERM/SIGINT stop it, SIGHUP reloads.\n"
+    "\n"
+    "  --policy FILE     JSON {\"cgroups\": [\"/sys/fs/cgroup/x\", ...]}: cgroups to attach\n"
+    "  --pin-root DIR    where maps and programs are pinned (default /sys/fs/bpf/tierd)\n"
+    "  --socket PATH     control socket for tierctl (default " TIERD_CTL_SOCKET ")\n"
+    "  --sample N        record 1 fault in N in the ring buffer (counters stay exact)\n"
+    "  --dry-run         observe only: never move pages\n"
+    "  -v, --verbose     debug logging (libbpf's too)\n"
+    "  -h, --help        this text\n";
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
@@ -96,7 +96,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'n':
 			n = strtol(optarg, &end, 10);
 			if (*end || n < 1 || n > 1000000) {
-				fprintf(stderr, "tierd: --sample wants a number from 1 to 1000000\n");
+				fprintf(stderr,
+					"tierd: --sample wants a number from 1 to 1000000\n");
 				return -EINVAL;
 			}
 			a->sample_every = n;
@@ -132,7 +133,8 @@ static int preflight(void)
 		return -EPERM;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		log_err("no BTF at /sys/kernel/btf/vmlinux: the kernel needs CONFIG_DEBUG_INFO_BTF=y");
+		log_err(
+		    "no BTF at /sys/kernel/btf/vmlinux: the kernel needs CONFIG_DEBUG_INFO_BTF=y");
 		return -EOPNOTSUPP;
 	}
 	btf = btf__load_vmlinux_btf();
@@ -423,7 +425,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	node_ranks_read("", &t.ranks);
-	log_info("%d NUMA node(s), %d rank(s): %s", t.ranks.nr_nodes, t.ranks.nr_ranks, t.ranks.how);
+	log_info("%d NUMA node(s), %d rank(s): %s", t.ranks.nr_nodes, t.ranks.nr_ranks,
+		 t.ranks.how);
 
 	oo.pin_root = a.pin_root;
 	oo.sample_every = a.sample_every;

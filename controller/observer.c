@@ -172,7 +172,8 @@ static int prepare_pin_root(struct tierd_observer *ob, char *err, size_t err_siz
 	if (mount("bpf", ob->pin_root, "bpf", 0, "mode=0700") < 0) {
 		ret = -errno;
 		snprintf(err, err_size,
-			 "no bpffs at %s and mounting one failed: %s (the kernel needs CONFIG_BPF_SYSCALL; or mount -t bpf bpf %s)",
+			 "no bpffs at %s and mounting one failed: %s (the kernel needs "
+			 "CONFIG_BPF_SYSCALL; or mount -t bpf bpf %s)",
 			 ob->pin_root, strerror(-ret), parent);
 		return ret;
 	}
@@ -393,13 +394,15 @@ int observer_open(const struct observer_opts *o, const struct node_ranks *ranks,
 		ret = load(ob, want, nid_shift, nid_mask);
 		if (ret == 0) {
 			snprintf(ob->progs[P_MIGRATE].reason, sizeof(ob->progs[0].reason),
-				 "fentry refused (%s)", first == -EPERM ? "EPERM" : strerror(-first));
+				 "fentry refused (%s)",
+				 first == -EPERM ? "EPERM" : strerror(-first));
 			if (first == -EPERM) {
 				log_debug("fentry/folio_migrate_flags refused: %s", captured);
 				captured_len = 0;
 			}
-			log_info("loading fentry/folio_migrate_flags failed (%s); loaded without it",
-				 strerror(-first));
+			log_info(
+			    "loading fentry/folio_migrate_flags failed (%s); loaded without it",
+			    strerror(-first));
 		}
 	}
 	if (captured_len)
@@ -429,7 +432,8 @@ int observer_open(const struct observer_opts *o, const struct node_ranks *ranks,
 	if (ret < 0)
 		goto out_destroy;
 	rm_stale_pins(ob);
-	bpf_object__for_each_map(map, ob->skel->obj) {
+	bpf_object__for_each_map(map, ob->skel->obj)
+	{
 		if (bpf_map__is_internal(map))
 			continue;
 		ret = pin_one(ob, bpf_map__name(map), 0, map);
@@ -527,8 +531,9 @@ int observer_watch(struct tierd_observer *ob, uint64_t id)
 	__u64 one = 1;
 
 	/* Stats first, so the first fault after "attached" already counts. */
-	if (bpf_map_update_elem(bpf_map__fd(ob->skel->maps.cgroup_stats), &id, &zero,
-				BPF_NOEXIST) < 0 && errno != EEXIST)
+	if (bpf_map_update_elem(bpf_map__fd(ob->skel->maps.cgroup_stats), &id, &zero, BPF_NOEXIST) <
+		0 &&
+	    errno != EEXIST)
 		return -errno;
 	if (bpf_map_update_elem(bpf_map__fd(ob->skel->maps.attached), &id, &one, BPF_ANY) < 0)
 		return -errno;

@@ -21,7 +21,7 @@
 typedef void (*observer_rec_fn)(void *ctx, const struct tierd_rec_hdr *rec, size_t size);
 
 struct observer_opts {
-	const char *pin_root;  /* e.g. /sys/fs/bpf/tierd */
+	const char *pin_root; /* e.g. /sys/fs/bpf/tierd */
 	uint32_t sample_every; /* record 1 fault in N; 1 = all */
 	bool verbose;
 	observer_rec_fn on_record;
@@ -47,7 +47,8 @@ void observer_close(struct tierd_observer *ob);
 
 int observer_watch(struct tierd_observer *ob, uint64_t cgroup_id);
 int observer_unwatch(struct tierd_observer *ob, uint64_t cgroup_id);
-int observer_read_stats(struct tierd_observer *ob, uint64_t cgroup_id, struct tierd_cgroup_stats *st);
+int observer_read_stats(struct tierd_observer *ob, uint64_t cgroup_id,
+			struct tierd_cgroup_stats *st);
 /* Hand every record in the ring to on_record; returns how many, or -errno. */
 int observer_drain(struct tierd_observer *ob);
 

@@ -15,9 +15,9 @@
 
 struct node_ranks {
 	uint32_t rank[TIERD_MAX_NODES]; /* TIERD_RANK_UNKNOWN for absent nodes */
-	int nr_nodes;			/* online nodes */
+	int nr_nodes; /* online nodes */
 	int nr_ranks;
-	char how[128];			/* how the ranks were derived, for status */
+	char how[128]; /* how the ranks were derived, for status */
 };
 
 /*

@@ -42,8 +42,8 @@
 #define TIERD_RANK_UNKNOWN 0xffffffffu
 
 struct tierd_rec_hdr {
-	__u32 type;  /* TIERD_REC_* */
-	__u32 cpu;   /* CPU the record was produced on */
+	__u32 type; /* TIERD_REC_* */
+	__u32 cpu; /* CPU the record was produced on */
 	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 };
 
@@ -51,10 +51,10 @@ struct tierd_rec_hdr {
 struct tierd_fault_rec {
 	struct tierd_rec_hdr hdr;
 	__u64 cgroup_id; /* the ATTACHED cgroup the task counts toward */
-	__u32 pid;	 /* thread group id */
+	__u32 pid; /* thread group id */
 	__u32 tid;
-	__u64 address;	  /* faulting user address */
-	__u64 ip;	  /* user instruction pointer */
+	__u64 address; /* faulting user address */
+	__u64 ip; /* user instruction pointer */
 	__u64 error_code; /* x86 page-fault error code (bit 1: write) */
 };
 
@@ -84,20 +84,20 @@ struct tierd_damon_rec {
  * /sys/fs/bpf/tierd/cgroup_stats` prints them. Append only.
  */
 struct tierd_cgroup_stats {
-	__u64 faults;		  /* every user fault, exact (sampling aside) */
+	__u64 faults; /* every user fault, exact (sampling aside) */
 	__u64 faults_sampled_out; /* faults counted but not recorded (--sample) */
-	__u64 records_dropped;	  /* fault records lost: ring buffer full */
-	__u64 promotions;	  /* pages moved to a faster tier */
-	__u64 demotions;	  /* pages moved to a slower tier */
-	__u64 migrate_same_tier;  /* pages moved between nodes of one tier */
+	__u64 records_dropped; /* fault records lost: ring buffer full */
+	__u64 promotions; /* pages moved to a faster tier */
+	__u64 demotions; /* pages moved to a slower tier */
+	__u64 migrate_same_tier; /* pages moved between nodes of one tier */
 	__u64 migrate_ctx_succeeded; /* pages migrated by a task of this cgroup */
-	__u64 migrate_failed;	  /* pages a task of this cgroup failed to move */
+	__u64 migrate_failed; /* pages a task of this cgroup failed to move */
 };
 
 /* Value of the "cgroup_cache" LRU map: current cgroup -> attached ancestor. */
 struct tierd_cgroup_cache_val {
 	__u64 attached_id; /* 0: not under any attached cgroup */
-	__u64 generation;  /* attach_generation when this entry was computed */
+	__u64 generation; /* attach_generation when this entry was computed */
 };
 
 #endif /* TIERD_EVENTS_H */

@@ -113,9 +113,9 @@ int ctl_request(const struct tierctl_opts *o, struct json_object *req, struct js
 
 void print_json(const struct tierctl_opts *o, struct json_object *j)
 {
-	printf("%s\n", json_object_to_json_string_ext(
-			       j, o->pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED :
-					      JSON_C_TO_STRING_PLAIN));
+	printf("%s\n", json_object_to_json_string_ext(j, o->pretty ? JSON_C_TO_STRING_PRETTY |
+									 JSON_C_TO_STRING_SPACED
+								   : JSON_C_TO_STRING_PLAIN));
 }
 
 bool wants_help(int argc, char **argv)

@@ -9,18 +9,18 @@
 #include "tierctl_client.h"
 
 static const char attach_help[] =
-	"usage: tierctl attach CGROUP_PATH\n"
-	"Start observing the cgroup2 directory CGROUP_PATH: user page faults and page\n"
-	"migrations of its tasks and of its descendants' tasks count toward it.\n"
-	"The path must be a directory on cgroup2 (e.g. /sys/fs/cgroup/NAME, or\n"
-	"/sys/fs/cgroup/unified/NAME on hybrid hosts). Attaching is a map update in\n"
-	"the running BPF programs; nothing is reloaded. Attaching twice is harmless.\n"
-	"Prints the path and its cgroup id (JSON with -j).\n";
+    "usage: tierctl attach CGROUP_PATH\n"
+    "Start observing the cgroup2 directory CGROUP_PATH: user page faults and page\n"
+    "migrations of its tasks and of its descendants' tasks count toward it.\n"
+    "The path must be a directory on cgroup2 (e.g. /sys/fs/cgroup/NAME, or\n"
+    "/sys/fs/cgroup/unified/NAME on hybrid hosts). Attaching is a map update in\n"
+    "the running BPF programs; nothing is reloaded. Attaching twice is harmless.\n"
+    "Prints the path and its cgroup id (JSON with -j).\n";
 
 static const char detach_help[] =
-	"usage: tierctl detach CGROUP_PATH\n"
-	"Stop observing CGROUP_PATH and drop its counters. A cgroup that has been\n"
-	"removed can still be detached by the path it was attached with.\n";
+    "usage: tierctl detach CGROUP_PATH\n"
+    "Stop observing CGROUP_PATH and drop its counters. A cgroup that has been\n"
+    "removed can still be detached by the path it was attached with.\n";
 
 static int attach_or_detach(int argc, char **argv, const struct tierctl_opts *o, bool attach)
 {
@@ -35,8 +35,8 @@ static int attach_or_detach(int argc, char **argv, const struct tierctl_opts *o,
 		return 0;
 	}
 	if (argc != 2) {
-		tierctl_err(o, "%s wants exactly one CGROUP_PATH (see tierctl %s --help)",
-			    argv[0], argv[0]);
+		tierctl_err(o, "%s wants exactly one CGROUP_PATH (see tierctl %s --help)", argv[0],
+			    argv[0]);
 		return -EINVAL;
 	}
 	path = argv[1];

@@ -14,24 +14,25 @@
 #include "tierctl_client.h"
 
 static const char events_help[] =
-	"usage: tierctl events [--cgroup PATH] [--count N] [--timeout SECONDS]\n"
-	"Print the records tierd drains from its BPF ring buffer as they arrive\n"
-	"(tierd drains every 25 ms), one per line:\n"
-	"  fault    cgroup ID pid P tid T addr 0x... ip 0x... err 0x... (read|write)\n"
-	"  migrate  cgroup ID promote|demote|same_tier N pages node S -> node D\n"
-	"  damon    target ID 0xSTART-0xEND accesses N age N\n"
-	"With -j each record is one JSON object per line (JSON Lines).\n"
-	"  --cgroup PATH    only records counted toward this attached cgroup\n"
-	"  --count N        stop after N records\n"
-	"  --timeout S      stop after S seconds (default: run until interrupted)\n"
-	"If tierd cannot keep up with this reader, it says how many records this\n"
-	"reader lost (\"lost N records\"); tierd itself never waits for a reader.\n";
+    "usage: tierctl events [--cgroup PATH] [--count N] [--timeout SECONDS]\n"
+    "Print the records tierd drains from its BPF ring buffer as they arrive\n"
+    "(tierd drains every 25 ms), one per line:\n"
+    "  fault    cgroup ID pid P tid T addr 0x... ip 0x... err 0x... (read|write)\n"
+    "  migrate  cgroup ID promote|demote|same_tier N pages node S -> node D\n"
+    "  damon    target ID 0xSTART-0xEND accesses N age N\n"
+    "With -j each record is one JSON object per line (JSON Lines).\n"
+    "  --cgroup PATH    only records counted toward this attached cgroup\n"
+    "  --count N        stop after N records\n"
+    "  --timeout S      stop after S seconds (default: run until interrupted)\n"
+    "If tierd cannot keep up with this reader, it says how many records this\n"
+    "reader lost (\"lost N records\"); tierd itself never waits for a reader.\n";
 
 static unsigned long long u(struct json_object *o, const char *k)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(o, k, &v) ? (unsigned long long)json_object_get_uint64(v) : 0;
+	return json_object_object_get_ex(o, k, &v) ? (unsigned long long)json_object_get_uint64(v)
+						   : 0;
 }
 
 static const char *s(struct json_object *o, const char *k)
@@ -62,16 +63,20 @@ static int print_record(const struct tierctl_opts *o, const char *line)
 	} else if (!strcmp(type, "fault")) {
 		unsigned long long err = u(r, "error_code");
 
-		printf("fault    cgroup %llu pid %llu tid %llu addr %#llx ip %#llx err %#llx (%s)\n",
-		       u(r, "cgroup_id"), u(r, "pid"), u(r, "tid"), u(r, "address"), u(r, "ip"),
-		       err, err & 2 ? "write" : err & 16 ? "exec" : "read");
+		printf(
+		    "fault    cgroup %llu pid %llu tid %llu addr %#llx ip %#llx err %#llx (%s)\n",
+		    u(r, "cgroup_id"), u(r, "pid"), u(r, "tid"), u(r, "address"), u(r, "ip"), err,
+		    err & 2    ? "write"
+		    : err & 16 ? "exec"
+			       : "read");
 	} else if (!strcmp(type, "migrate")) {
 		printf("migrate  cgroup %llu %s %llu pages node %llu -> node %llu\n",
 		       u(r, "cgroup_id"), s(r, "direction"), u(r, "nr_pages"), u(r, "src_nid"),
 		       u(r, "dst_nid"));
 	} else if (!strcmp(type, "damon")) {
-		printf("damon    target %llu %#llx-%#llx accesses %llu age %llu\n", u(r, "target_id"),
-		       u(r, "start"), u(r, "end"), u(r, "nr_accesses"), u(r, "age"));
+		printf("damon    target %llu %#llx-%#llx accesses %llu age %llu\n",
+		       u(r, "target_id"), u(r, "start"), u(r, "end"), u(r, "nr_accesses"),
+		       u(r, "age"));
 	} else {
 		counted = 0;
 	}
@@ -104,7 +109,8 @@ int cmd_events(int argc, char **argv, const struct tierctl_opts *o)
 	while ((c = getopt_long(argc, argv, "c:n:t:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			if (cgroup_resolve(optarg, abs_path, sizeof(abs_path), &id, err, sizeof(err)) < 0) {
+			if (cgroup_resolve(optarg, abs_path, sizeof(abs_path), &id, err,
+					   sizeof(err)) < 0) {
 				tierctl_err(o, "%s", err);
 				return -ENOENT;
 			}

@@ -7,20 +7,21 @@
 #include "tierctl_client.h"
 
 static const char status_help[] =
-	"usage: tierctl status [-j]\n"
-	"What tierd observes. Per attached cgroup: path, cgroup id, user page faults\n"
-	"(exact) and their rate over the last second, fault records sampled out\n"
-	"(--sample) and dropped (ring buffer full), pages migrated by direction\n"
-	"(promotions: to a faster tier; demotions: to a slower one; same tier), pages\n"
-	"migrated by the cgroup's own tasks, and failed migrations. Globally: records\n"
-	"received and dropped, which BPF programs are attached and why the others are\n"
-	"not, and how NUMA nodes are ranked into tiers. -j prints all of it as JSON.\n";
+    "usage: tierctl status [-j]\n"
+    "What tierd observes. Per attached cgroup: path, cgroup id, user page faults\n"
+    "(exact) and their rate over the last second, fault records sampled out\n"
+    "(--sample) and dropped (ring buffer full), pages migrated by direction\n"
+    "(promotions: to a faster tier; demotions: to a slower one; same tier), pages\n"
+    "migrated by the cgroup's own tasks, and failed migrations. Globally: records\n"
+    "received and dropped, which BPF programs are attached and why the others are\n"
+    "not, and how NUMA nodes are ranked into tiers. -j prints all of it as JSON.\n";
 
 static unsigned long long get_u64(struct json_object *o, const char *k)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(o, k, &v) ? (unsigned long long)json_object_get_uint64(v) : 0;
+	return json_object_object_get_ex(o, k, &v) ? (unsigned long long)json_object_get_uint64(v)
+						   : 0;
 }
 
 static const char *get_str(struct json_object *o, const char *k)
@@ -60,7 +61,8 @@ static void print_text(struct json_object *r)
 		       " sampling 1 in %llu; up %.0f s\n",
 		       get_u64(g, "records_received"), get_u64(g, "records_dropped"),
 		       get_u64(g, "migrate_unattributed"), get_u64(g, "sample_every"),
-		       json_object_object_get_ex(g, "uptime_s", &v) ? json_object_get_double(v) : 0.0);
+		       json_object_object_get_ex(g, "uptime_s", &v) ? json_object_get_double(v)
+								    : 0.0);
 	if (json_object_object_get_ex(r, "programs", &progs)) {
 		printf("programs:\n");
 		for (i = 0; i < json_object_array_length(progs); i++) {
@@ -86,7 +88,8 @@ static void print_text(struct json_object *r)
 	}
 	if (json_object_object_get_ex(r, "notes", &notes))
 		for (i = 0; i < json_object_array_length(notes); i++)
-			printf("note: %s\n", json_object_get_string(json_object_array_get_idx(notes, i)));
+			printf("note: %s\n",
+			       json_object_get_string(json_object_array_get_idx(notes, i)));
 }
 
 int cmd_status(int argc, char **argv, const struct tierctl_opts *o)

@@ -25,7 +25,8 @@ struct cmd {
 };
 
 static const struct cmd cmds[] = {
-	{ "attach", cmd_attach, "CGROUP_PATH", "observe a cgroup2 directory (and its descendants)" },
+	{ "attach", cmd_attach, "CGROUP_PATH",
+	  "observe a cgroup2 directory (and its descendants)" },
 	{ "detach", cmd_detach, "CGROUP_PATH", "stop observing it" },
 	{ "status", cmd_status, "", "per-cgroup counters, rates, programs and why" },
 	{ "events", cmd_events, "[--cgroup PATH] [--count N] [--timeout S]",
@@ -44,12 +45,13 @@ static void usage(FILE *f)
 		   "commands (any unique prefix works):\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-7s %-42s %s\n", cmds[i].name, cmds[i].args, cmds[i].summary);
-	fprintf(f, "\noptions:\n"
-		   "  -j, --json      JSON output (errors too: {\"error\": \"...\"})\n"
-		   "  -p, --pretty    pretty-printed JSON (implies -j)\n"
-		   "  --socket PATH   tierd's control socket (default %s)\n"
-		   "  -h, --help      this text\n",
-		   TIERD_CTL_SOCKET);
+	fprintf(f,
+		"\noptions:\n"
+		"  -j, --json      JSON output (errors too: {\"error\": \"...\"})\n"
+		"  -p, --pretty    pretty-printed JSON (implies -j)\n"
+		"  --socket PATH   tierd's control socket (default %s)\n"
+		"  -h, --help      this text\n",
+		TIERD_CTL_SOCKET);
 }
 
 void tierctl_err(const struct tierctl_opts *o, const char *fmt, ...)
@@ -64,8 +66,9 @@ void tierctl_err(const struct tierctl_opts *o, const char *fmt, ...)
 		struct json_object *j = json_object_new_object();
 
 		json_object_object_add(j, "error", json_object_new_string(msg));
-		printf("%s\n", json_object_to_json_string_ext(
-				       j, o->pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN));
+		printf("%s\n",
+		       json_object_to_json_string_ext(j, o->pretty ? JSON_C_TO_STRING_PRETTY
+								   : JSON_C_TO_STRING_PLAIN));
 		json_object_put(j);
 	} else {
 		fprintf(stderr, "tierctl: %s\n", msg);

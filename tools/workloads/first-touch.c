@@ -57,7 +57,9 @@ int main(int argc, char **argv)
 			hold_s = atol(optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: wl-first-touch [--pages N] [--rounds R] [--hold SECONDS]\n");
+			fprintf(
+			    stderr,
+			    "usage: wl-first-touch [--pages N] [--rounds R] [--hold SECONDS]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}

@@ -33,11 +33,12 @@
  * as pure functions.
  *
  * Leases. HELLO with an all-zero token asks for a new lease; the reply
- * carries its token. A lease outlives its connection by the server's grace
- * period (--lease-grace, default 30 s): HELLO with the token within that
- * time reattaches the same slots with their data (a client that reconnects
- * after a timeout must not lose pages). A token the server does not know
- * gets ERROR ESTALE: the lease and its pages are gone.
+ * carries its token. HELLO with a token attaches this connection to that
+ * lease (reattached = 1): a client may hold its lease over several
+ * connections at once (parallel requests), and a client that reconnects
+ * after a timeout finds its pages. A lease outlives its last connection by
+ * the server's grace period (--lease-grace, default 30 s). A token the
+ * server does not know gets ERROR ESTALE: the lease and its pages are gone.
  *
  * RDMA (rdma://). The same HELLO travels in the RDMA CM connect request's
  * private data (struct tier_proto_rdma_hello, 56 bytes at most by the CM)

@@ -164,12 +164,12 @@ static void ext_free(uint64_t start, uint64_t len)
 
 struct lease {
 	bool used;
-	bool attached;
+	unsigned int nr_attached; /* connections holding it (a client may use several) */
 	bool released;
 	unsigned int inflight;
 	uint8_t token[TIER_PROTO_TOKEN_BYTES];
 	uint64_t base, nr;
-	uint64_t owner_gen;
+	uint64_t gen; /* unique per lease: a ref to a freed and reused entry is stale */
 	uint64_t left_ms;
 	char peer[64];
 };
@@ -180,7 +180,7 @@ static uint64_t next_gen = 1;
 
 static bool ref_valid(const struct lease_ref *ref)
 {
-	return ref->idx >= 0 && leases[ref->idx].used && leases[ref->idx].owner_gen == ref->gen &&
+	return ref->idx >= 0 && leases[ref->idx].used && leases[ref->idx].gen == ref->gen &&
 	       !leases[ref->idx].released;
 }
 
@@ -219,9 +219,8 @@ int lease_hello(struct lease_ref *ref, const uint8_t *token, uint64_t want_slots
 			goto out;
 		}
 		l = &leases[i];
-		memsrv_vlog("lease %llu+%llu reclaimed by %s%s", (unsigned long long)l->base,
-			    (unsigned long long)l->nr, peer,
-			    l->attached ? " (taken over from a connection still open)" : "");
+		memsrv_vlog("lease %llu+%llu %s by %s", (unsigned long long)l->base,
+			    (unsigned long long)l->nr, l->nr_attached ? "joined" : "reclaimed", peer);
 		reply->reattached = 1;
 	} else {
 		uint64_t start, got;
@@ -250,6 +249,7 @@ int lease_hello(struct lease_ref *ref, const uint8_t *token, uint64_t want_slots
 		l->used = true;
 		l->base = start;
 		l->nr = got;
+		l->gen = next_gen++;
 		if (getrandom(l->token, sizeof(l->token), 0) != sizeof(l->token)) {
 			/* getrandom of 16 bytes does not fail short; belt and braces */
 			uint64_t t = now_ms() ^ ((uint64_t)i << 32) ^ (uint64_t)getpid();
@@ -260,11 +260,10 @@ int lease_hello(struct lease_ref *ref, const uint8_t *token, uint64_t want_slots
 			    (unsigned long long)start, (unsigned long long)got, peer,
 			    (unsigned long long)want_slots, (unsigned long long)nr_free_slots);
 	}
-	l->attached = true;
-	l->owner_gen = next_gen++;
+	l->nr_attached++;
 	snprintf(l->peer, sizeof(l->peer), "%s", peer);
 	ref->idx = (int)(l - leases);
-	ref->gen = l->owner_gen;
+	ref->gen = l->gen;
 	reply->granted_slots = l->nr;
 	reply->lease_base_slot = l->base;
 	reply->region_bytes = memsrv_region_slots * TIER_PROTO_PAGE_SIZE;
@@ -309,7 +308,7 @@ void lease_release(struct lease_ref *ref)
 	if (ref_valid(ref)) {
 		l = &leases[ref->idx];
 		l->released = true;
-		l->attached = false;
+		l->nr_attached = 0;
 		if (!l->inflight)
 			lease_free_locked(l, "released by the client");
 	}
@@ -324,10 +323,14 @@ void lease_detach(struct lease_ref *ref)
 	pthread_mutex_lock(&lease_lock);
 	if (ref_valid(ref)) {
 		l = &leases[ref->idx];
-		l->attached = false;
-		l->left_ms = now_ms();
-		memsrv_vlog("%s left; its lease %llu+%llu is kept for %u s", l->peer,
-			    (unsigned long long)l->base, (unsigned long long)l->nr, lease_grace_s);
+		if (l->nr_attached)
+			l->nr_attached--;
+		if (!l->nr_attached) {
+			l->left_ms = now_ms();
+			memsrv_vlog("%s left; its lease %llu+%llu is kept for %u s", l->peer,
+				    (unsigned long long)l->base, (unsigned long long)l->nr,
+				    lease_grace_s);
+		}
 	}
 	ref->idx = -1;
 	pthread_mutex_unlock(&lease_lock);
@@ -342,7 +345,7 @@ static void lease_reap(void)
 	for (i = 0; i < MAX_LEASES; i++) {
 		struct lease *l = &leases[i];
 
-		if (l->used && !l->attached && !l->released && !l->inflight &&
+		if (l->used && !l->nr_attached && !l->released && !l->inflight &&
 		    now - l->left_ms >= (uint64_t)lease_grace_s * 1000)
 			lease_free_locked(l, "grace expired");
 	}
@@ -361,7 +364,7 @@ void lease_stat(struct tier_proto_stat_reply *out)
 		if (!leases[i].used)
 			continue;
 		out->nr_leases++;
-		if (leases[i].attached)
+		if (leases[i].nr_attached)
 			out->nr_clients++;
 		else if (!leases[i].released)
 			out->nr_lingering++;

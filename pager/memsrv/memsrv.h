@@ -19,9 +19,9 @@ void memsrv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void memsrv_vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * A connection's hold on a lease. Valid while the lease's owner generation
- * is still @gen: a reconnect with the lease token takes the lease over and
- * leaves the old connection's ref stale.
+ * A connection's hold on a lease (several connections of one client may
+ * hold the same lease). Valid while the lease entry's generation is still
+ * @gen and it has not been released.
  */
 struct lease_ref {
 	int idx; /* -1: none */

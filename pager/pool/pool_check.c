@@ -4,8 +4,9 @@
  * of the pool's integration tests and benchmark, and a quick way to check
  * that a tier-memsrv works.
  *
- *   tier-pool-check --pool URIS [--bytes SIZE] ACTION...
- *     write SEED     fill every slot of the lease with a pattern of (SEED, slot)
+ *   tier-pool-check --pool URIS [--bytes SIZE] [--threads N] ACTION...
+ *     write SEED     fill every slot of the lease with a pattern of (SEED, slot),
+ *                    in batches of 1 to 64 pages, N threads on N stripes
  *     verify SEED    read every slot back; fail on any mismatch
  *     drop           break the connections (tcp) so the next request reconnects
  *     sleep SECS | touch FILE | waitfile FILE (waits up to 120 s)
@@ -21,6 +22,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,65 +68,99 @@ static int alloc_all(void)
 	return 0;
 }
 
-static int do_write(uint64_t seed)
+static unsigned int nr_threads = 1;
+
+struct stripe {
+	uint64_t seed, first, end, bad;
+	bool verify;
+	unsigned char *buf;
+	int rc;
+	pthread_t thread;
+};
+
+/* Write or verify slots [first, end) in batches of 1..BATCH pages. */
+static void *run_stripe(void *arg)
 {
+	struct stripe *st = arg;
 	struct tier_pool_iov iov[BATCH];
-	uint64_t i;
-	unsigned int n;
-	int rc = alloc_all();
+	uint64_t i, expect[TIER_PAGE_SIZE / 8];
+	unsigned int n, j, want = BATCH;
 
-	if (rc)
-		return rc;
-	for (i = 0; i < nr_slots; i += n) {
-		for (n = 0; n < BATCH && i + n < nr_slots; n++) {
+	for (i = st->first; i < st->end; i += n) {
+		/* vary the batch size: single pages and full batches both happen */
+		want = want == BATCH ? 1 : want * 2 > BATCH ? BATCH : want * 2;
+		for (n = 0; n < want && i + n < st->end; n++) {
 			iov[n].slot = slots[i + n];
-			iov[n].buf = bufs + (size_t)n * TIER_PAGE_SIZE;
-			pattern(iov[n].buf, slots[i + n], seed);
+			iov[n].buf = st->buf + (size_t)n * TIER_PAGE_SIZE;
+			if (st->verify)
+				memset(iov[n].buf, 0xee, TIER_PAGE_SIZE);
+			else
+				pattern(iov[n].buf, slots[i + n], st->seed);
 		}
-		rc = tier_pool_write(pool, iov, n);
-		if (rc)
-			return rc;
-	}
-	printf("wrote %llu pages (seed %llu)\n", (unsigned long long)nr_slots,
-	       (unsigned long long)seed);
-	return 0;
-}
-
-static int do_verify(uint64_t seed)
-{
-	struct tier_pool_iov iov[BATCH];
-	uint64_t i, bad = 0, expect[TIER_PAGE_SIZE / 8];
-	unsigned int n, j;
-	int rc = alloc_all();
-
-	if (rc)
-		return rc;
-	for (i = 0; i < nr_slots; i += n) {
-		for (n = 0; n < BATCH && i + n < nr_slots; n++) {
-			iov[n].slot = slots[i + n];
-			iov[n].buf = bufs + (size_t)n * TIER_PAGE_SIZE;
-			memset(iov[n].buf, 0xee, TIER_PAGE_SIZE);
-		}
-		rc = tier_pool_read(pool, iov, n);
-		if (rc)
-			return rc;
-		for (j = 0; j < n; j++) {
-			pattern(expect, iov[j].slot, seed);
+		st->rc = st->verify ? tier_pool_read(pool, iov, n) : tier_pool_write(pool, iov, n);
+		if (st->rc)
+			return NULL;
+		for (j = 0; st->verify && j < n; j++) {
+			pattern(expect, iov[j].slot, st->seed);
 			if (memcmp(expect, iov[j].buf, TIER_PAGE_SIZE)) {
-				if (!bad)
+				if (!st->bad)
 					fprintf(stderr,
 						"slot %llu: content differs (first word %#llx, "
 						"expected %#llx)\n",
 						(unsigned long long)iov[j].slot,
 						(unsigned long long)*(uint64_t *)iov[j].buf,
 						(unsigned long long)expect[0]);
-				bad++;
+				st->bad++;
 			}
 		}
 	}
-	printf("verified %llu pages (seed %llu): %llu mismatches\n", (unsigned long long)nr_slots,
-	       (unsigned long long)seed, (unsigned long long)bad);
+	return NULL;
+}
+
+static int do_stripes(uint64_t seed, bool verify)
+{
+	struct stripe st[16];
+	uint64_t bad = 0;
+	unsigned int t;
+	int rc = alloc_all();
+
+	if (rc)
+		return rc;
+	for (t = 0; t < nr_threads; t++) {
+		st[t] = (struct stripe){ .seed = seed, .verify = verify,
+					 .first = nr_slots * t / nr_threads,
+					 .end = nr_slots * (t + 1) / nr_threads,
+					 .buf = bufs + (size_t)t * BATCH * TIER_PAGE_SIZE };
+		if (nr_threads == 1)
+			run_stripe(&st[t]);
+		else if (pthread_create(&st[t].thread, NULL, run_stripe, &st[t]))
+			return -EAGAIN;
+	}
+	for (t = 0; t < nr_threads; t++) {
+		if (nr_threads > 1)
+			pthread_join(st[t].thread, NULL);
+		if (st[t].rc && !rc)
+			rc = st[t].rc;
+		bad += st[t].bad;
+	}
+	if (rc)
+		return rc;
+	printf("%s %llu pages (seed %llu, %u threads)", verify ? "verified" : "wrote",
+	       (unsigned long long)nr_slots, (unsigned long long)seed, nr_threads);
+	if (verify)
+		printf(": %llu mismatches", (unsigned long long)bad);
+	printf("\n");
 	return bad ? -EIO : 0;
+}
+
+static int do_write(uint64_t seed)
+{
+	return do_stripes(seed, false);
+}
+
+static int do_verify(uint64_t seed)
+{
+	return do_stripes(seed, true);
 }
 
 static double now_us(void)
@@ -340,6 +376,7 @@ int main(int argc, char **argv)
 		{ "bytes", required_argument, NULL, 'b' },
 		{ "stat", required_argument, NULL, 's' },
 		{ "malformed", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *uris = NULL;
@@ -348,7 +385,7 @@ int main(int argc, char **argv)
 	int o, rc, i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((o = getopt_long(argc, argv, "p:b:s:m:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "p:b:s:m:t:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'p':
 			uris = optarg;
@@ -377,6 +414,13 @@ int main(int argc, char **argv)
 		}
 		case 'm':
 			return do_malformed(optarg) ? 1 : 0;
+		case 't':
+			nr_threads = (unsigned int)atoi(optarg);
+			if (nr_threads < 1 || nr_threads > 16) {
+				fprintf(stderr, "tier-pool-check: --threads 1..16\n");
+				return 2;
+			}
+			break;
 		default:
 			fprintf(stderr, "usage: tier-pool-check --pool URIS [--bytes SIZE] ACTION...\n"
 					"       tier-pool-check --stat URI | --malformed URI\n");
@@ -392,8 +436,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tier-pool-check: %s\n", tier_pool_strerror(NULL));
 		return 1;
 	}
-	bufs = aligned_alloc(TIER_PAGE_SIZE, (size_t)BATCH * TIER_PAGE_SIZE);
-	if (!bufs || tier_pool_reg_buf(pool, bufs, (size_t)BATCH * TIER_PAGE_SIZE)) {
+	bufs = aligned_alloc(TIER_PAGE_SIZE, (size_t)nr_threads * BATCH * TIER_PAGE_SIZE);
+	if (!bufs || tier_pool_reg_buf(pool, bufs, (size_t)nr_threads * BATCH * TIER_PAGE_SIZE)) {
 		fprintf(stderr, "tier-pool-check: buffers: %s\n", tier_pool_strerror(pool));
 		return 1;
 	}

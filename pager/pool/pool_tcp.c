@@ -3,10 +3,11 @@
  * pool_tcp.c — "tcp://HOST:PORT": the pool's page protocol over TCP, for
  * machines without an RDMA NIC.
  *
- * Why it is shaped this way: one connection per server with a mutex around
- * each request/reply exchange keeps the stream framed without a reply
- * dispatcher; batching (up to TIER_PROTO_MAX_BATCH pages per request, larger
- * batches split) amortises the round trip, and TCP_NODELAY keeps a single
+ * Why it is shaped this way: each connection carries one request/reply
+ * exchange at a time under its mutex, which keeps the stream framed without
+ * a reply dispatcher; up to four connections per server share the lease, so
+ * threads faulting at once do not queue behind each other. Batching (up to
+ * TIER_PROTO_MAX_BATCH pages per request, larger batches split) amortises the round trip, and TCP_NODELAY keeps a single
  * 4 KiB fault from waiting for Nagle. Sockets are non-blocking and every wait
  * is a poll() against the request's deadline, so a dead or hung server ends
  * in -ETIMEDOUT, never a hang. When the connection breaks the transport
@@ -338,20 +339,35 @@ int tier_pool_server_stat(const char *uri, struct tier_proto_stat_reply *out)
 
 /* ---- the transport ---------------------------------------------------------- */
 
-struct tier_pool_conn {
+/*
+ * Connections ("channels") to one server, all attached to the one lease. A
+ * request takes a free channel; when all are busy and fewer than
+ * TCP_MAX_CHANNELS exist, another is opened, so one fault-handling thread
+ * uses one connection and several threads do not queue behind each other.
+ */
+#define TCP_MAX_CHANNELS 4
+
+struct tcp_chan {
 	pthread_mutex_t lock;
-	struct tier_pool_uri uri;
-	int fd; /* -1: reconnect before the next request */
+	int fd; /* -1: (re)connect before the next request */
 	uint32_t seq;
-	uint8_t token[TIER_PROTO_TOKEN_BYTES];
+};
+
+struct tier_pool_conn {
+	struct tier_pool_uri uri;
+	pthread_mutex_t grow_lock;
+	unsigned int nr_chans; /* read without grow_lock: only grows */
+	unsigned int next_chan;
+	struct tcp_chan chans[TCP_MAX_CHANNELS];
+	uint8_t token[TIER_PROTO_TOKEN_BYTES]; /* set once by open */
 	uint64_t nr_slots;
 	bool lost; /* the server forgot the lease: every request fails */
 	char lost_why[256];
 };
 
-/* Connect and reattach the lease (or get a first one). Caller holds the lock. */
-static int tcp_attach(struct tier_pool_conn *c, uint64_t want_slots, uint64_t deadline_ms,
-		      int *server_err)
+/* Connect @ch and attach it to the lease (or get the first lease). */
+static int tcp_attach(struct tier_pool_conn *c, struct tcp_chan *ch, uint64_t want_slots,
+		      uint64_t deadline_ms, int *server_err)
 {
 	struct tier_proto_hello_reply r;
 	static const uint8_t zero[TIER_PROTO_TOKEN_BYTES];
@@ -359,15 +375,16 @@ static int tcp_attach(struct tier_pool_conn *c, uint64_t want_slots, uint64_t de
 	int rc;
 
 	*server_err = 0;
-	rc = tier_stream_connect(&c->uri, &c->fd, deadline_ms);
+	rc = tier_stream_connect(&c->uri, &ch->fd, deadline_ms);
 	if (rc) {
-		c->fd = -1;
+		ch->fd = -1;
 		return rc;
 	}
-	rc = tier_stream_hello(c->fd, ++c->seq, c->token, want_slots, &r, deadline_ms, server_err);
+	rc = tier_stream_hello(ch->fd, ++ch->seq, c->token, want_slots, &r, deadline_ms,
+			       server_err);
 	if (rc) {
-		close(c->fd);
-		c->fd = -1;
+		close(ch->fd);
+		ch->fd = -1;
 		return rc;
 	}
 	if (first) {
@@ -375,46 +392,52 @@ static int tcp_attach(struct tier_pool_conn *c, uint64_t want_slots, uint64_t de
 		c->nr_slots = r.granted_slots;
 	} else if (!r.reattached || r.granted_slots != c->nr_slots) {
 		tier_pool_set_error("the server returned a different lease on reconnect");
-		close(c->fd);
-		c->fd = -1;
+		close(ch->fd);
+		ch->fd = -1;
 		*server_err = 1;
 		return -ESTALE;
 	}
 	return 0;
 }
 
+static void tcp_close(struct tier_pool_conn *c);
+
 static int tcp_open(const char *uri, uint64_t want_slots, struct tier_pool_conn **connp,
 		    uint64_t *granted_slots)
 {
 	struct tier_pool_conn *c;
 	char err[384];
-	int rc, server_err;
+	int rc, server_err, i;
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	pthread_mutex_init(&c->grow_lock, NULL);
+	for (i = 0; i < TCP_MAX_CHANNELS; i++) {
+		pthread_mutex_init(&c->chans[i].lock, NULL);
+		c->chans[i].fd = -1;
+	}
 	rc = tier_pool_parse_uri(uri, &c->uri, err, sizeof(err));
 	if (rc) {
 		tier_pool_set_error("%s", err);
-		free(c);
-		return rc;
+		goto out_close;
 	}
-	pthread_mutex_init(&c->lock, NULL);
-	c->fd = -1;
-	rc = tcp_attach(c, want_slots, tier_pool_now_ms() + (uint64_t)tier_pool_timeout_ms(),
-			&server_err);
-	if (rc) {
-		pthread_mutex_destroy(&c->lock);
-		free(c);
-		return rc;
-	}
+	c->nr_chans = 1;
+	rc = tcp_attach(c, &c->chans[0], want_slots,
+			tier_pool_now_ms() + (uint64_t)tier_pool_timeout_ms(), &server_err);
+	if (rc)
+		goto out_close;
 	*connp = c;
 	*granted_slots = c->nr_slots;
 	return 0;
+
+out_close:
+	tcp_close(c);
+	return rc;
 }
 
-/* One request of at most TIER_PROTO_MAX_BATCH pages. Caller holds the lock. */
-static int tcp_request(struct tier_pool_conn *c, bool is_write, const struct tier_pool_iov *iov,
+/* One request of at most TIER_PROTO_MAX_BATCH pages on a locked channel. */
+static int tcp_request(struct tcp_chan *ch, bool is_write, const struct tier_pool_iov *iov,
 		       unsigned int nr, uint64_t deadline_ms, int *server_err)
 {
 	uint64_t slots[TIER_PROTO_MAX_BATCH];
@@ -435,11 +458,11 @@ static int tcp_request(struct tier_pool_conn *c, bool is_write, const struct tie
 	req[1].iov_len = nr * sizeof(uint64_t);
 	if (is_write) {
 		memcpy(&req[2], data, nr * sizeof(data[0]));
-		rc = tier_stream_call(c->fd, TIER_PROTO_WRITE, ++c->seq, req, 2 + (int)nr,
+		rc = tier_stream_call(ch->fd, TIER_PROTO_WRITE, ++ch->seq, req, 2 + (int)nr,
 				      TIER_PROTO_WRITE_REPLY, &st, sizeof(st), NULL, 0, 0,
 				      deadline_ms, server_err);
 	} else {
-		rc = tier_stream_call(c->fd, TIER_PROTO_READ, ++c->seq, req, 2,
+		rc = tier_stream_call(ch->fd, TIER_PROTO_READ, ++ch->seq, req, 2,
 				      TIER_PROTO_READ_REPLY, &st, sizeof(st), data, (int)nr,
 				      (size_t)nr * TIER_PAGE_SIZE, deadline_ms, server_err);
 	}
@@ -451,39 +474,71 @@ static int tcp_request(struct tier_pool_conn *c, bool is_write, const struct tie
 	return rc;
 }
 
+/* A free channel, a new one if all are busy and there is room, else wait. */
+static struct tcp_chan *take_chan(struct tier_pool_conn *c)
+{
+	unsigned int n = __atomic_load_n(&c->nr_chans, __ATOMIC_ACQUIRE), i, start;
+	struct tcp_chan *ch;
+
+	start = __atomic_fetch_add(&c->next_chan, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < n; i++) {
+		ch = &c->chans[(start + i) % n];
+		if (!pthread_mutex_trylock(&ch->lock))
+			return ch;
+	}
+	if (n < TCP_MAX_CHANNELS) {
+		pthread_mutex_lock(&c->grow_lock);
+		n = c->nr_chans;
+		if (n < TCP_MAX_CHANNELS) {
+			ch = &c->chans[n];
+			pthread_mutex_lock(&ch->lock); /* connects lazily, in tcp_io */
+			__atomic_store_n(&c->nr_chans, n + 1, __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&c->grow_lock);
+			return ch;
+		}
+		pthread_mutex_unlock(&c->grow_lock);
+	}
+	ch = &c->chans[start % n];
+	pthread_mutex_lock(&ch->lock);
+	return ch;
+}
+
 static int tcp_io(struct tier_pool_conn *c, bool is_write, const struct tier_pool_iov *iov,
 		  unsigned int nr)
 {
 	uint64_t deadline = tier_pool_now_ms() + (uint64_t)tier_pool_timeout_ms();
 	unsigned int done = 0, n, backoff_ms = 20;
 	int rc = 0, server_err;
+	struct tcp_chan *ch;
 	char why[384];
 
-	pthread_mutex_lock(&c->lock);
-	if (c->lost) {
+	if (__atomic_load_n(&c->lost, __ATOMIC_ACQUIRE)) {
 		tier_pool_set_error("%s", c->lost_why);
-		pthread_mutex_unlock(&c->lock);
 		return -ECONNRESET;
 	}
+	ch = take_chan(c);
 	while (done < nr) {
 		n = nr - done > TIER_PROTO_MAX_BATCH ? TIER_PROTO_MAX_BATCH : nr - done;
 		server_err = 0;
 		rc = 0;
-		if (c->fd < 0) {
-			rc = tcp_attach(c, c->nr_slots, deadline, &server_err);
+		if (ch->fd < 0) {
+			rc = tcp_attach(c, ch, c->nr_slots, deadline, &server_err);
 			if (rc == -ESTALE && server_err) {
-				snprintf(c->lost_why, sizeof(c->lost_why),
-					 "lease lost on reconnect (%s): the pool's pages on this "
-					 "server are gone",
-					 tier_pool_thread_error());
-				c->lost = true;
+				pthread_mutex_lock(&c->grow_lock);
+				if (!c->lost)
+					snprintf(c->lost_why, sizeof(c->lost_why),
+						 "lease lost on reconnect (%s): the pool's pages "
+						 "on this server are gone",
+						 tier_pool_thread_error());
+				__atomic_store_n(&c->lost, true, __ATOMIC_RELEASE);
 				tier_pool_set_error("%s", c->lost_why);
+				pthread_mutex_unlock(&c->grow_lock);
 				rc = -ECONNRESET;
 				break;
 			}
 		}
 		if (!rc)
-			rc = tcp_request(c, is_write, iov + done, n, deadline, &server_err);
+			rc = tcp_request(ch, is_write, iov + done, n, deadline, &server_err);
 		if (!rc) {
 			done += n;
 			continue;
@@ -491,9 +546,9 @@ static int tcp_io(struct tier_pool_conn *c, bool is_write, const struct tier_poo
 		if (server_err)
 			break; /* the server refused: retrying will not help */
 		/* the connection failed: reconnect, reclaim the lease, resend */
-		if (c->fd >= 0) {
-			close(c->fd);
-			c->fd = -1;
+		if (ch->fd >= 0) {
+			close(ch->fd);
+			ch->fd = -1;
 		}
 		if (tier_pool_now_ms() + backoff_ms >= deadline) {
 			snprintf(why, sizeof(why), "%s", tier_pool_thread_error());
@@ -506,7 +561,7 @@ static int tcp_io(struct tier_pool_conn *c, bool is_write, const struct tier_poo
 		if (backoff_ms < 500)
 			backoff_ms *= 2;
 	}
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&ch->lock);
 	return rc;
 }
 
@@ -523,30 +578,39 @@ static int tcp_write(struct tier_pool_conn *c, const struct tier_pool_iov *iov, 
 static void tcp_close(struct tier_pool_conn *c)
 {
 	struct tier_proto_status st;
-	int server_err;
+	int server_err, i;
 
-	if (c->fd >= 0) {
-		/* give the lease back now rather than after the server's grace */
-		tier_stream_call(c->fd, TIER_PROTO_RELEASE, ++c->seq, NULL, 0,
-				 TIER_PROTO_RELEASE_REPLY, &st, sizeof(st), NULL, 0, 0,
-				 tier_pool_now_ms() + 2000, &server_err);
-		close(c->fd);
+	/* the other channels first: the lease is given back on the last one */
+	for (i = TCP_MAX_CHANNELS - 1; i >= 0; i--) {
+		struct tcp_chan *ch = &c->chans[i];
+
+		if (ch->fd >= 0 && i == 0 && !c->lost)
+			/* give the lease back now rather than after the server's grace */
+			tier_stream_call(ch->fd, TIER_PROTO_RELEASE, ++ch->seq, NULL, 0,
+					 TIER_PROTO_RELEASE_REPLY, &st, sizeof(st), NULL, 0, 0,
+					 tier_pool_now_ms() + 2000, &server_err);
+		if (ch->fd >= 0)
+			close(ch->fd);
+		pthread_mutex_destroy(&ch->lock);
 	}
-	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->grow_lock);
 	free(c);
 }
 
 int tier_pool_tcp_debug_drop(struct tier_pool_conn *c)
 {
-	int n = 0;
+	unsigned int i, n = __atomic_load_n(&c->nr_chans, __ATOMIC_ACQUIRE);
+	int dropped = 0;
 
-	pthread_mutex_lock(&c->lock);
-	if (c->fd >= 0) {
-		shutdown(c->fd, SHUT_RDWR);
-		n = 1;
+	for (i = 0; i < n; i++) {
+		pthread_mutex_lock(&c->chans[i].lock);
+		if (c->chans[i].fd >= 0) {
+			shutdown(c->chans[i].fd, SHUT_RDWR);
+			dropped++;
+		}
+		pthread_mutex_unlock(&c->chans[i].lock);
 	}
-	pthread_mutex_unlock(&c->lock);
-	return n;
+	return dropped;
 }
 
 const struct tier_pool_ops tier_pool_tcp_ops = {

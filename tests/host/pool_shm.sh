@@ -34,6 +34,7 @@ check "the control socket exists" test -S "$F.sock"
 check "a second server on the same file is refused" grep -q "another tier-memsrv serves it" "$T/dup.log"
 
 check "round trip" "$CHECK" --pool "$A" --bytes 16M write 11 verify 11
+check "round trip, 4 threads" "$CHECK" --pool "$A" --bytes 16M --threads 4 write 12 verify 12
 check "all space back after a clean close" field_is "$A" free_slots "$TOTAL"
 
 "$CHECK" --pool "$A" --bytes 16M write 1 touch "$T/a" waitfile "$T/b" verify 1 >"$T/c1.log" 2>&1 &

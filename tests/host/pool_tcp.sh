@@ -59,6 +59,10 @@ wait $c2; r2=$?
 check "client 1 sees only its pages" [ $r1 = 0 ]
 check "client 2 sees only its pages" [ $r2 = 0 ]
 
+log "four threads share the lease over several connections"
+check "4 threads write and verify" "$CHECK" --pool "$A" --bytes 16M --threads 4 write 12 verify 12
+check "more connections joined the lease" grep -q "joined by" "$T/A.log"
+
 log "a dropped connection reconnects within the grace and finds its pages"
 check "reconnect keeps the data" "$CHECK" --pool "$A" --bytes 8M write 3 drop verify 3
 check "server logged the reclaim" grep -q "reclaimed by" "$T/A.log"

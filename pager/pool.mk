@@ -9,7 +9,7 @@ POOL_LDLIBS := -lrdmacm -libverbs
 
 $(eval $(call unit_test,test_pool,$(POOL_SRCS),$(POOL_LDLIBS)))
 
-MEMSRV_SRCS := pager/memsrv/memsrv.c pager/memsrv/memsrv_rdma.c pager/pool/pool.c \
+MEMSRV_SRCS := pager/memsrv/memsrv.c pager/memsrv/memsrv_lease.c pager/memsrv/memsrv_rdma.c pager/pool/pool.c \
 	pager/pool/pool_proto.c pager/pool/pool_mem.c pager/pool/pool_shm.c \
 	pager/pool/pool_tcp.c pager/pool/pool_rdma.c
 $(eval $(call program,tier-memsrv,$(MEMSRV_SRCS),$(POOL_LDLIBS)))
@@ -19,3 +19,5 @@ BENCHES += $(BIN)/tier-pool-check $(BIN)/tier-memsrv
 .PHONY: bench-pool
 bench-pool: $(BIN)/tier-memsrv $(BIN)/tier-pool-check
 	$(Q)tools/bench/bench-pool.sh
+
+$(eval $(call unit_test,test_pool_lease,pager/memsrv/memsrv_lease.c))

@@ -48,6 +48,15 @@ void lease_detach(struct lease_ref *ref);
 
 void lease_stat(struct tier_proto_stat_reply *out);
 
+/* Start with all @nr_slots free; a left lease is kept @grace_s seconds. */
+void lease_init(uint64_t nr_slots, unsigned int grace_s);
+
+/* Free the leases whose grace has run out by @now (lease_now_ms()). */
+void lease_reap(uint64_t now_ms);
+
+/* The clock of the lease table (monotonic ms); tests replace it. */
+extern uint64_t (*lease_now_ms)(void);
+
 /* RDMA listener (memsrv_rdma.c). */
 int memsrv_rdma_listen(const char *host, const char *port, int *fd);
 void memsrv_rdma_handle(void);

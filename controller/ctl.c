@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 #include "tierd/ctl.h"
 #include "tierd.h"
+#include "tiering.h"
 #include "log.h"
 
 #define CLIENT_OUT_MAX (8u << 20)
@@ -213,6 +214,10 @@ static void cmd_status(struct tierd *t, struct client *c)
 		json_object_object_add(e, "migrate_ctx_succeeded",
 				       u64_json(st.migrate_ctx_succeeded));
 		json_object_object_add(e, "migrate_failed", u64_json(st.migrate_failed));
+		if (t->tiering && tiering_find(t->tiering, w->id))
+			json_object_object_add(
+			    e, "tiering",
+			    tiering_cg_json(t->tiering, tiering_find(t->tiering, w->id)));
 		json_object_array_add(arr, e);
 	}
 	json_object_object_add(g, "records_received", u64_json(observer_records_received(t->ob)));
@@ -259,8 +264,62 @@ static void cmd_status(struct tierd *t, struct client *c)
 	json_object_object_add(o, "programs", progs);
 	json_object_object_add(o, "nodes", nodes);
 	json_object_object_add(o, "notes", notes);
+	if (t->tiering)
+		json_object_object_add(o, "tiering", tiering_json(t->tiering));
 	reply_json(c, o);
 	json_object_put(o);
+}
+
+/*
+ * Budgets of an attach request ("dram", "cxl": sizes as in tierd-policy(5);
+ * "pool": bool). With either size the cgroup is managed by the tiering
+ * loop; without, it is only observed. Checked before attaching.
+ */
+static int request_size(struct json_object *req, const char *key, struct policy_size *out,
+			bool *given, char *err, size_t err_size)
+{
+	struct json_object *v;
+
+	*given = json_object_object_get_ex(req, key, &v);
+	out->kind = POLICY_SIZE_MAX;
+	if (!*given)
+		return 0;
+	if (!json_object_is_type(v, json_type_string) ||
+	    policy_size_parse(json_object_get_string(v), out) < 0) {
+		snprintf(err, err_size,
+			 "bad \"%s\" budget \"%s\": expected a size like 512M, 2G, 25%% (of the "
+			 "cgroup's usage) or max",
+			 key, json_object_get_string(v));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int attach_budgets(struct json_object *req, char *err, size_t err_size)
+{
+	struct policy_size s;
+	bool given;
+
+	if (request_size(req, "dram", &s, &given, err, err_size) < 0 ||
+	    request_size(req, "cxl", &s, &given, err, err_size) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static int manage_from_request(struct tierd *t, struct json_object *req, struct watched *w)
+{
+	struct policy_size dram, cxl;
+	struct json_object *v;
+	bool has_dram, has_cxl, pool;
+	char err[256];
+
+	request_size(req, "dram", &dram, &has_dram, err, sizeof(err));
+	request_size(req, "cxl", &cxl, &has_cxl, err, sizeof(err));
+	pool = json_object_object_get_ex(req, "pool", &v) && json_object_get_boolean(v);
+	if (!has_dram && !has_cxl && !pool)
+		return 0; /* observe only; a managed cgroup stays managed */
+	return tiering_manage(t->tiering, w->id, w->path, &dram, &cxl, pool, w->from_policy,
+			      now_ns() / 1000000);
 }
 
 /* Handle one request line; returns true if the connection stays open. */
@@ -288,6 +347,10 @@ static bool handle_request(struct tierd *t, struct client *c, const char *line)
 			reply_error(c, "bad request: \"path\" missing");
 			goto out;
 		}
+		if (cmd[0] == 'a' && attach_budgets(req, err, sizeof(err)) < 0) {
+			reply_error(c, err);
+			goto out;
+		}
 		if (cmd[0] == 'a')
 			ret = tierd_attach(t, path, false, err, sizeof(err), &w);
 		else
@@ -295,6 +358,16 @@ static bool handle_request(struct tierd *t, struct client *c, const char *line)
 		if (ret < 0) {
 			reply_error(c, err);
 			goto out;
+		}
+		if (cmd[0] == 'a' && t->tiering) {
+			ret = manage_from_request(t, req, w);
+			if (ret < 0) {
+				snprintf(err, sizeof(err),
+					 "attached %.400s, but cannot manage it: %.64s", w->path,
+					 strerror(-ret));
+				reply_error(c, err);
+				goto out;
+			}
 		}
 		o = json_object_new_object();
 		json_object_object_add(o, "ok", json_object_new_boolean(1));

@@ -13,9 +13,11 @@
  * tierd is mlockall()ed: the process that decides where memory lives must
  * not itself be paged out by that decision.
  *
- * Until the policy engine lands, --policy FILE is a JSON object whose
- * "cgroups" array lists cgroup2 paths to attach; SIGHUP re-reads it,
- * attaching new paths and detaching the ones it no longer lists.
+ * --policy FILE is a tierd-policy(5) file (without one, the built-in
+ * defaults). SIGHUP re-reads it: a bad file is refused with every error
+ * logged and the old policy stays; a good one attaches the cgroups it
+ * lists (with their budgets) and detaches the policy cgroups it dropped.
+ * The tiering loop (tiering.c) runs on the same timer as the drain.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +38,7 @@
 #include "cgroup.h"
 #include "log.h"
 #include "tierd.h"
+#include "tiering.h"
 
 #define DRAIN_INTERVAL_MS 25
 #define RATE_INTERVAL_NS 1000000000ull
@@ -55,7 +58,8 @@ static const char usage[] =
     "Observe (and, as the controller grows, manage) the memory of attached cgroups.\n"
     "Runs in the foreground and logs to stderr; SIGTERM/SIGINT stop it, SIGHUP reloads.\n"
     "\n"
-    "  --policy FILE     JSON {\"cgroups\": [\"/sys/fs/cgroup/x\", ...]}: cgroups to attach\n"
+    "  --policy FILE     tierd-policy(5) JSON: tiers, heat, moves, managed cgroups\n"
+    "                    (default: built-in defaults; tierctl policy defaults)\n"
     "  --pin-root DIR    where maps and programs are pinned (default /sys/fs/bpf/tierd)\n"
     "  --socket PATH     control socket for tierctl (default " TIERD_CTL_SOCKET ")\n"
     "  --sample N        record 1 fault in N in the ring buffer (counters stay exact)\n"
@@ -221,6 +225,7 @@ static void forget(struct tierd *t, struct watched *w)
 	int i = w - t->watched;
 
 	observer_unwatch(t->ob, w->id);
+	tiering_unmanage(t->tiering, w->id);
 	log_info("detached %s (cgroup id %llu)", w->path, (unsigned long long)w->id);
 	memmove(&t->watched[i], &t->watched[i + 1], (t->nr_watched - i - 1) * sizeof(*w));
 	t->nr_watched--;
@@ -251,47 +256,53 @@ int tierd_detach(struct tierd *t, const char *path, char *err, size_t err_size, 
 	return 0;
 }
 
-/* Attach what the policy file lists; detach policy cgroups it dropped. */
+static uint64_t now_ms(void)
+{
+	return now_ns() / 1000000;
+}
+
+/*
+ * Load the policy (tiering.c refuses a bad one and keeps the old), then
+ * attach and manage the cgroups it lists, and detach the policy cgroups
+ * it no longer lists. FILE NULL: the built-in defaults.
+ */
 static int load_policy(struct tierd *t, const char *file)
 {
-	struct json_object *root, *list;
-	char err[512];
+	const struct policy *p = &t->tiering->policy;
 	bool keep[TIERD_MAX_WATCHED] = { false };
-	size_t i, n;
-	int j;
+	char err[512];
+	unsigned i;
+	int j, ret;
 
-	root = json_object_from_file(file);
-	if (!root) {
-		log_err("cannot read the policy file %s: %s", file, json_util_get_last_err());
-		return -EINVAL;
+	if (file) {
+		ret = tiering_load_policy(t->tiering, file, now_ms());
+		if (ret < 0)
+			return ret;
 	}
-	if (!json_object_object_get_ex(root, "cgroups", &list) ||
-	    !json_object_is_type(list, json_type_array)) {
-		log_err("policy file %s: expected {\"cgroups\": [\"/path\", ...]}", file);
-		json_object_put(root);
-		return -EINVAL;
-	}
-	n = json_object_array_length(list);
-	for (i = 0; i < n; i++) {
-		const char *p = json_object_get_string(json_object_array_get_idx(list, i));
+	for (i = 0; i < p->nr_cgroups; i++) {
+		const struct policy_cgroup *pc = &p->cgroups[i];
 		struct watched *w;
 
-		if (!p || tierd_attach(t, p, true, err, sizeof(err), &w) < 0) {
-			log_warn("policy file %s: %s", file, p ? err : "non-string entry");
+		if (tierd_attach(t, pc->path, true, err, sizeof(err), &w) < 0) {
+			log_warn("policy %s: cgroups[%u]: %s", file ? file : "(defaults)", i, err);
 			continue;
 		}
 		w->from_policy = true;
 		keep[w - t->watched] = true;
+		tiering_manage(t->tiering, w->id, w->path, &pc->dram, &pc->cxl, pc->pool, true,
+			       now_ms());
 	}
 	for (j = t->nr_watched - 1; j >= 0; j--)
 		if (t->watched[j].from_policy && !keep[j])
 			forget(t, &t->watched[j]);
-	json_object_put(root);
 	return 0;
 }
 
 static void on_record(void *ctx, const struct tierd_rec_hdr *rec, size_t size)
 {
+	struct tierd *t = ctx;
+
+	tiering_on_record(t->tiering, rec, size);
 	ctl_publish(ctx, rec, size);
 }
 
@@ -369,6 +380,7 @@ static int run(struct tierd *t, const struct args *a)
 				ret = 0;
 				ctl_flush(t);
 				update_rates(t);
+				tiering_tick(t->tiering, now_ms());
 			} else if (p == &tag_signal) {
 				while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
@@ -397,9 +409,41 @@ out:
 	return ret;
 }
 
+static int read_observer_stats(void *ctx, uint64_t id, struct tierd_cgroup_stats *st)
+{
+	return observer_read_stats(ctx, id, st);
+}
+
+/* The tiering loop: system ops plus the observer's counters. */
+static int tiering_open(struct tierd *t, struct tiering *tg)
+{
+	struct tiering_ops ops = tiering_sys_ops;
+	const struct observer_prog_state *ps;
+	bool damon_prog = false;
+	int i, nr, ret;
+
+	ps = observer_programs(t->ob, &nr);
+	for (i = 0; i < nr; i++)
+		if (!strcmp(ps[i].name, "tierd_damon") && ps[i].attached)
+			damon_prog = true;
+	ops.read_stats = read_observer_stats;
+	ops.ctx = t->ob;
+	ret = tiering_init(tg, &ops, t->ranks.rank, DAMON_ADMIN_ROOT, damon_prog, t->dry_run,
+			   now_ms());
+	if (ret < 0)
+		return ret;
+	tg->fault_weight = t->sample_every;
+	t->tiering = tg;
+	log_info("heat sampler: %s (%s)",
+		 tiering_sampler(tg) == TIERING_SAMPLER_DAMON ? "damon" : "faults",
+		 tiering_sampler_why(tg));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct tierd t; /* large: the watched table */
+	static struct tiering tg;
 	struct observer_opts oo = { 0 };
 	struct args a = { 0 };
 	char err[512];
@@ -451,16 +495,21 @@ int main(int argc, char **argv)
 			log_info("%s", observer_migration_note(t.ob));
 	}
 
-	ret = ctl_listen(&t, a.socket);
+	ret = tiering_open(&t, &tg);
 	if (ret < 0)
 		goto out_observer;
-	if (a.policy && load_policy(&t, a.policy) < 0) {
+	ret = ctl_listen(&t, a.socket);
+	if (ret < 0)
+		goto out_tiering;
+	if (load_policy(&t, a.policy) < 0) {
 		ret = -EINVAL;
 		goto out_ctl;
 	}
 	ret = run(&t, &a);
 out_ctl:
 	ctl_close(&t);
+out_tiering:
+	tiering_free(&tg); /* gives back tierd's kdamond */
 out_observer:
 	observer_close(t.ob);
 	close(t.epfd);

@@ -36,8 +36,11 @@ struct client {
 	uint64_t lost;
 };
 
+struct tiering;
+
 struct tierd {
 	struct tierd_observer *ob;
+	struct tiering *tiering; /* tiering.c: managed cgroups, rounds */
 	struct node_ranks ranks;
 	int epfd;
 	int listen_fd;

@@ -11,6 +11,8 @@
  *
  *   {"cmd": "attach", "path": "/sys/fs/cgroup/x"}
  *       -> {"ok": true, "path": "...", "id": N}
+ *       optional "dram", "cxl": sizes ("96M", "25%", "max"), "pool": bool —
+ *       with any of them the cgroup is managed by the tiering loop
  *   {"cmd": "detach", "path": "/sys/fs/cgroup/x"}
  *       -> {"ok": true, "path": "...", "id": N}
  *   {"cmd": "status"}
@@ -23,7 +25,15 @@
  *            "event_readers"},
  *           "programs": [{"name", "attached", "reason"}...],
  *           "nodes": {"ranks": [{"node", "rank"}...], "how"},
- *           "notes": ["sentence"...]}
+ *           "notes": ["sentence"...],
+ *           "tiering": {"policy_file", "policy_loads", "policy": {...},
+ *            "tiers": {"dram": [N...], "cxl": [N...], "how"}, "sampler",
+ *            "sampler_why", "damon_running", "damon_targets", "dry_run",
+ *            "managed"}}
+ *       and, in a managed cgroup's entry, "tiering": {"budget", "bytes":
+ *       {"dram", "cxl", "pool", "not_present", ...}, "tracked_pages",
+ *       "heat_hist", "promoted_pages", "promote_pages_per_s",
+ *       "kernel_promote_pages_per_s", ..., "sampler"} (controller/tiering.c)
  *   {"cmd": "events", "cgroup_id": N}   (cgroup_id optional: all)
  *       -> {"ok": true} then records:
  *          {"type": "fault", "ts_ns", "cpu", "cgroup_id", "pid", "tid",

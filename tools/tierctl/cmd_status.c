@@ -14,7 +14,11 @@ static const char status_help[] =
     "(promotions: to a faster tier; demotions: to a slower one; same tier), pages\n"
     "migrated by the cgroup's own tasks, and failed migrations. Globally: records\n"
     "received and dropped, which BPF programs are attached and why the others are\n"
-    "not, and how NUMA nodes are ranked into tiers. -j prints all of it as JSON.\n";
+    "not, and how NUMA nodes are ranked into tiers. -j prints all of it as JSON.\n"
+    "For managed cgroups (attach --dram/--cxl, or the policy): bytes in DRAM and\n"
+    "CXL against the budgets, tracked pages, pages moved by tierd and seen by the\n"
+    "kernel per second, the heat sampler in use and a heat histogram; globally\n"
+    "the policy in force and the tier nodes.\n";
 
 static unsigned long long get_u64(struct json_object *o, const char *k)
 {
@@ -29,6 +33,53 @@ static const char *get_str(struct json_object *o, const char *k)
 	struct json_object *v;
 
 	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
+}
+
+static double get_dbl(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_double(v) : 0.0;
+}
+
+static double mib(struct json_object *o, const char *k)
+{
+	return get_u64(o, k) / 1048576.0;
+}
+
+/* The tiering loop's view of a managed cgroup (ctl.h: "tiering"). */
+static void print_tiering(struct json_object *tg)
+{
+	struct json_object *b = NULL, *by = NULL, *hist = NULL;
+	size_t i, n;
+
+	json_object_object_get_ex(tg, "budget", &b);
+	json_object_object_get_ex(tg, "bytes", &by);
+	printf("    managed: DRAM %.1f MiB (budget %s), CXL %.1f MiB (budget %s), pool: %s\n",
+	       mib(by, "dram"), get_str(b, "dram"), mib(by, "cxl"), get_str(b, "cxl"),
+	       get_str(tg, "pool"));
+	printf("    tracked %llu pages in %llu ranges of %llu process(es), %.1f MiB not present;"
+	       " heat sampler %s\n",
+	       get_u64(tg, "tracked_pages"), get_u64(tg, "regions"), get_u64(tg, "pids"),
+	       mib(by, "not_present"), get_str(tg, "sampler"));
+	printf("    moves by tierd: promoted %llu (%.0f/s), demoted %llu (%.0f/s), failed %llu;"
+	       " kernel saw %.0f/s up, %.0f/s down; rounds %llu (%llu moved, last %.1f ms)\n",
+	       get_u64(tg, "promoted_pages"), get_dbl(tg, "promote_pages_per_s"),
+	       get_u64(tg, "demoted_pages"), get_dbl(tg, "demote_pages_per_s"),
+	       get_u64(tg, "move_failed_pages"), get_dbl(tg, "kernel_promote_pages_per_s"),
+	       get_dbl(tg, "kernel_demote_pages_per_s"), get_u64(tg, "rounds"),
+	       get_u64(tg, "moving_rounds"), get_dbl(tg, "last_round_ms"));
+	if (!json_object_object_get_ex(tg, "heat_hist", &hist))
+		return;
+	n = json_object_array_length(hist);
+	printf("    heat (accesses >=: pages DRAM/CXL):");
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(hist, i);
+
+		printf(" %g:%llu/%llu", get_dbl(e, "min_accesses"), get_u64(e, "dram"),
+		       get_u64(e, "cxl"));
+	}
+	printf("\n");
 }
 
 static void print_text(struct json_object *r)
@@ -55,6 +106,8 @@ static void print_text(struct json_object *r)
 		       get_u64(c, "promotions"), get_u64(c, "demotions"),
 		       get_u64(c, "migrate_same_tier"), get_u64(c, "migrate_ctx_succeeded"),
 		       get_u64(c, "migrate_failed"));
+		if (json_object_object_get_ex(c, "tiering", &v))
+			print_tiering(v);
 	}
 	if (json_object_object_get_ex(r, "global", &g))
 		printf("global: records received %llu, dropped %llu; unattributed migrations %llu;"
@@ -85,6 +138,20 @@ static void print_text(struct json_object *r)
 			printf(" node%llu=rank%llu", get_u64(nd, "node"), get_u64(nd, "rank"));
 		}
 		printf(" (%s)\n", get_str(nodes, "how"));
+	}
+	if (json_object_object_get_ex(r, "tiering", &v)) {
+		struct json_object *tiers = NULL, *d = NULL, *x = NULL, *dry = NULL;
+
+		json_object_object_get_ex(v, "tiers", &tiers);
+		json_object_object_get_ex(tiers, "dram", &d);
+		json_object_object_get_ex(tiers, "cxl", &x);
+		printf("tiering: policy %s; DRAM nodes %s, CXL nodes %s; heat sampler %s (%s)%s\n",
+		       get_str(v, "policy_file"), d ? json_object_to_json_string(d) : "[]",
+		       x ? json_object_to_json_string(x) : "[]", get_str(v, "sampler"),
+		       get_str(v, "sampler_why"),
+		       json_object_object_get_ex(v, "dry_run", &dry) && json_object_get_boolean(dry)
+			   ? "; dry run"
+			   : "");
 	}
 	if (json_object_object_get_ex(r, "notes", &notes))
 		for (i = 0; i < json_object_array_length(notes); i++)

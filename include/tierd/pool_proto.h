@@ -137,10 +137,17 @@ struct tier_proto_error {
 struct tier_proto_rdma_hello {
 	uint32_t magic;
 	uint16_t version;
-	uint16_t reserved;
+	uint16_t flags; /* TIER_PROTO_RDMA_RELEASE or 0 */
 	uint64_t want_slots;
 	uint8_t lease_token[TIER_PROTO_TOKEN_BYTES];
 };
+
+/*
+ * flags: give the lease named by lease_token back now (RDMA has no message
+ * channel for RELEASE; a closing client connects once more with this flag).
+ * The server answers with a reject whose err is 0.
+ */
+#define TIER_PROTO_RDMA_RELEASE 1
 
 /* ... and at most 196 bytes in the accept (or reject) reply. */
 struct tier_proto_rdma_reply {

@@ -43,6 +43,9 @@ void lease_end_io(const struct lease_ref *ref);
 /* The client gave the lease back (RELEASE): freed now, no grace. */
 void lease_release(struct lease_ref *ref);
 
+/* RELEASE by token (RDMA's closing connect); -ESTALE if unknown. */
+int lease_release_token(const uint8_t *token);
+
 /* The connection went away: the lease lingers for the grace period. */
 void lease_detach(struct lease_ref *ref);
 

@@ -286,6 +286,30 @@ void lease_release(struct lease_ref *ref)
 	pthread_mutex_unlock(&lease_lock);
 }
 
+int lease_release_token(const uint8_t *token)
+{
+	static const uint8_t zero[TIER_PROTO_TOKEN_BYTES];
+	int i, rc = -ESTALE;
+
+	if (!memcmp(token, zero, sizeof(zero)))
+		return -ESTALE;
+	pthread_mutex_lock(&lease_lock);
+	for (i = 0; i < MAX_LEASES; i++) {
+		struct lease *l = &leases[i];
+
+		if (l->used && !l->released && !memcmp(l->token, token, sizeof(zero))) {
+			l->released = true;
+			l->nr_attached = 0;
+			if (!l->inflight)
+				lease_free_locked(l, "released by the client");
+			rc = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lease_lock);
+	return rc;
+}
+
 void lease_detach(struct lease_ref *ref)
 {
 	struct lease *l;

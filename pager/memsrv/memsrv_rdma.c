@@ -111,7 +111,7 @@ static void reject(struct rdma_cm_id *id, int err, const char *msg, const char *
 	struct tier_proto_rdma_reply r;
 
 	reply_header(&r, err, msg);
-	memsrv_vlog("%s: refused: %s", peer, msg);
+	memsrv_vlog("%s: %s: %s", peer, err ? "refused" : "answered", msg);
 	rdma_reject(id, &r, sizeof(r));
 }
 
@@ -161,6 +161,11 @@ static void handle_connect(struct rdma_cm_event *ev)
 	}
 	if (tier_proto_from_le16(h->version) != TIER_PROTO_VERSION) {
 		reject(id, EPROTONOSUPPORT, "protocol version mismatch", cl->peer);
+		goto out_destroy_id;
+	}
+	if (tier_proto_from_le16(h->flags) & TIER_PROTO_RDMA_RELEASE) {
+		rc = lease_release_token(h->lease_token);
+		reject(id, rc ? -rc : 0, rc ? "unknown lease token" : "released", cl->peer);
 		goto out_destroy_id;
 	}
 	rc = lease_hello(&cl->ref, h->lease_token, tier_proto_from_le64(h->want_slots), cl->peer,

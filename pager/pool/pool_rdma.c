@@ -194,8 +194,8 @@ static int rdma_make_pd_cq(struct tier_pool_conn *c, struct ibv_context *verbs)
 }
 
 /* Connect, and get (first time) or reattach (with the token) the lease. */
-static int rdma_connect_conn(struct tier_pool_conn *c, uint64_t want_slots, uint64_t deadline_ms,
-			     bool *refused)
+static int rdma_connect_conn(struct tier_pool_conn *c, uint64_t want_slots, uint16_t flags,
+			     uint64_t deadline_ms, bool *refused)
 {
 	static const uint8_t zero[TIER_PROTO_TOKEN_BYTES];
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
@@ -261,6 +261,7 @@ static int rdma_connect_conn(struct tier_pool_conn *c, uint64_t want_slots, uint
 	memset(&hello, 0, sizeof(hello));
 	hello.magic = tier_proto_le32(TIER_PROTO_MAGIC);
 	hello.version = tier_proto_le16(TIER_PROTO_VERSION);
+	hello.flags = tier_proto_le16(flags);
 	hello.want_slots = tier_proto_le64(want_slots);
 	memcpy(hello.lease_token, c->token, sizeof(hello.lease_token));
 	memset(&cp, 0, sizeof(cp));
@@ -304,9 +305,17 @@ out_free_addr:
 
 static void rdma_close(struct tier_pool_conn *c)
 {
+	static const uint8_t zero[TIER_PROTO_TOKEN_BYTES];
 	unsigned int i;
+	bool refused;
 
 	rdma_disconnect_conn(c);
+	if (c->ec && !c->lost && memcmp(c->token, zero, sizeof(zero))) {
+		/* give the lease back now rather than after the server's grace */
+		rdma_connect_conn(c, 0, TIER_PROTO_RDMA_RELEASE, tier_pool_now_ms() + 5000,
+				  &refused);
+		rdma_disconnect_conn(c);
+	}
 	for (i = 0; i < c->nr_bufs; i++)
 		ibv_dereg_mr(c->bufs[i].mr);
 	free(c->bufs);
@@ -357,7 +366,7 @@ static int rdma_open(const char *uri, uint64_t want_slots, struct tier_pool_conn
 	 */
 	deadline = tier_pool_now_ms() + (uint64_t)tier_pool_timeout_ms();
 	for (attempt = 0;; attempt++) {
-		rc = rdma_connect_conn(c, want_slots, deadline, &refused);
+		rc = rdma_connect_conn(c, want_slots, 0, deadline, &refused);
 		if (!rc || refused || attempt == 4 || tier_pool_now_ms() + 500 >= deadline)
 			break;
 		usleep(200000 << (attempt < 2 ? attempt : 2));
@@ -535,7 +544,7 @@ static int rdma_io(struct tier_pool_conn *c, bool is_write, const struct tier_po
 		n = nr - done > RDMA_MAX_WR ? RDMA_MAX_WR : nr - done;
 		rc = 0;
 		if (!c->id) {
-			rc = rdma_connect_conn(c, c->nr_slots, deadline, &refused);
+			rc = rdma_connect_conn(c, c->nr_slots, 0, deadline, &refused);
 			if (rc && refused) {
 				snprintf(c->lost_why, sizeof(c->lost_why),
 					 "lease lost on reconnect (%s): the pool's pages on this "

@@ -19,13 +19,18 @@
  *    (bpf_get_current_ancestor_cgroup_id() would be simpler but is not
  *    offered to tracepoint programs on every kernel we support.)
  *  - Counters are exact and live in "cgroup_stats" (key: attached cgroup
- *    id), updated atomically; descendants aggregate into their attached
- *    ancestor. tierd creates the entry on attach and deletes it on detach.
- *  - Records go to one ring buffer, always submitted with
- *    BPF_RB_NO_WAKEUP: tierd drains it on a timer. Waking the consumer per
- *    event costs more than the fault itself. A full ring is counted
- *    (records_dropped), never silent; fault records can be sampled 1-in-N
- *    (sample_every) while the counters stay exact.
+ *    id); descendants aggregate into their attached ancestor. tierd creates
+ *    the entry on attach and deletes it on detach. The fault program counts
+ *    per CPU and adds to the entry every fault_batch_len faults, when the
+ *    CPU's cgroup changes, and on tierd's tick (tierd_flush): an atomic add
+ *    on a shared line per fault was a quarter of the program's cost.
+ *  - Records go to one ring buffer, always with BPF_RB_NO_WAKEUP: tierd
+ *    drains it on a timer (waking the consumer per event costs more than
+ *    the fault itself). Fault records are staged per CPU and leave in
+ *    batches (one ring reservation per batch); tierd runs tierd_flush on
+ *    every CPU before each drain, so none waits more than a tick. A full
+ *    ring is counted (records_dropped), never silent; fault records can be
+ *    sampled 1-in-N (sample_every) while the counters stay exact.
  *  - Migrations: migrate:mm_migrate_pages runs in whoever migrates (tierd,
  *    kswapd, the faulting task), so it cannot say whose pages moved or in
  *    which direction. Where fentry works, tierd_migrate hooks
@@ -105,13 +110,6 @@ struct {
 	__type(value, __u32); /* rank: lower is faster; TIERD_RANK_UNKNOWN */
 } node_tier SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} sample_ctr SEC(".maps");
-
 /*
  * Fault records are staged per CPU and leave in batches of fault_batch_len
  * (one ring reservation per batch instead of per fault: the ring's lock and
@@ -119,8 +117,17 @@ struct {
  * fault_batch_len to 1 where it cannot run tierd_flush.
  */
 struct fault_batch {
-	__u32 nr;
-	__u32 busy;
+	__u32 nr; /* records in recs[] */
+	__u32 busy; /* tierd_fault is changing this batch */
+	/* Counts of pend_root not yet added to its cgroup_stats entry: added
+	 * every fault_batch_len faults, when the CPU's cgroup changes, and by
+	 * tierd_flush on every tick, so cgroup_stats lags by at most one
+	 * tick, and no atomic on a shared line is paid per fault. */
+	__u64 pend_root;
+	__u64 pend_faults;
+	__u64 pend_sampled_out;
+	__u32 sample_ctr;
+	__u32 pad;
 	struct tierd_fault_rec recs[TIERD_FAULT_BATCH];
 };
 
@@ -221,41 +228,57 @@ static __always_inline void flush_batch(struct fault_batch *b, __u32 n)
 	}
 }
 
+/* Add the CPU's pending counts to their cgroup's entry. A cgroup detached
+ * meanwhile has no entry: its counts go with it. */
+static __always_inline void publish_counts(struct fault_batch *b)
+{
+	struct tierd_cgroup_stats *st;
+
+	if (!b->pend_faults && !b->pend_sampled_out)
+		return;
+	st = bpf_map_lookup_elem(&cgroup_stats, &b->pend_root);
+	if (st) {
+		__sync_fetch_and_add(&st->faults, b->pend_faults);
+		if (b->pend_sampled_out)
+			__sync_fetch_and_add(&st->faults_sampled_out, b->pend_sampled_out);
+	}
+	b->pend_faults = 0;
+	b->pend_sampled_out = 0;
+}
+
 SEC("raw_tp/page_fault_user")
 int BPF_PROG(tierd_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
 	__u64 cgid = bpf_get_current_cgroup_id();
-	struct tierd_cgroup_stats *st;
 	struct tierd_fault_rec *r;
 	struct fault_batch *b;
 	__u64 root, pid_tgid;
-	__u32 zero = 0, *ctr, i;
+	__u32 zero = 0, i;
 
 	root = attached_root(cgid, NULL);
 	if (!root)
 		return 0;
-	st = bpf_map_lookup_elem(&cgroup_stats, &root);
-	if (!st)
-		return 0; /* detached a moment ago */
-	__sync_fetch_and_add(&st->faults, 1);
-
-	if (sample_every > 1) {
-		ctr = bpf_map_lookup_elem(&sample_ctr, &zero);
-		if (ctr && ++*ctr < sample_every) {
-			__sync_fetch_and_add(&st->faults_sampled_out, 1);
-			return 0;
-		}
-		if (ctr)
-			*ctr = 0;
-	}
-
 	b = bpf_map_lookup_elem(&fault_batch, &zero);
 	if (!b)
 		return 0;
-	/* tierd_flush may run on this CPU from an IPI while we fill the
+	/* tierd_flush may run on this CPU from an IPI while we change the
 	 * batch: "busy" tells it to leave the batch for the next tick. */
 	b->busy = 1;
 	barrier();
+	if (b->pend_root != root) {
+		publish_counts(b);
+		b->pend_root = root;
+	}
+	b->pend_faults++;
+	if (b->pend_faults + b->pend_sampled_out >= fault_batch_len)
+		publish_counts(b);
+
+	if (sample_every > 1 && ++b->sample_ctr < sample_every) {
+		b->pend_sampled_out++; /* counted in faults all the same */
+		goto out;
+	}
+	b->sample_ctr = 0;
+
 	i = b->nr;
 	if (i >= TIERD_FAULT_BATCH)
 		i = 0;
@@ -276,6 +299,7 @@ int BPF_PROG(tierd_fault, unsigned long address, struct pt_regs *regs, unsigned 
 		i = 0;
 	}
 	b->nr = i;
+out:
 	barrier();
 	b->busy = 0;
 	return 0;
@@ -293,9 +317,11 @@ int tierd_flush(void *ctx)
 	__u32 zero = 0;
 
 	b = bpf_map_lookup_elem(&fault_batch, &zero);
-	if (!b || b->busy || !b->nr)
+	if (!b || b->busy)
 		return 0;
-	flush_batch(b, b->nr);
+	publish_counts(b);
+	if (b->nr)
+		flush_batch(b, b->nr);
 	b->nr = 0;
 	return 0;
 }

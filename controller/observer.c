@@ -548,6 +548,10 @@ int observer_unwatch(struct tierd_observer *ob, uint64_t id)
 	if (bpf_map_delete_elem(bpf_map__fd(ob->skel->maps.attached), &id) < 0)
 		ret = -errno;
 	__atomic_add_fetch(&ob->skel->bss->attach_generation, 1, __ATOMIC_SEQ_CST);
+	/* Settle the CPUs' pending counts now, so none of them can land in
+	 * the entry of a later re-attach of the same cgroup. */
+	if (ob->batching)
+		flush_batches(ob);
 	bpf_map_delete_elem(bpf_map__fd(ob->skel->maps.cgroup_stats), &id);
 	return ret;
 }

@@ -81,7 +81,9 @@ struct tierd_damon_rec {
 /*
  * Per attached cgroup; descendants aggregate into their attached ancestor.
  * The field names are a user contract: `bpftool map dump pinned
- * /sys/fs/bpf/tierd/cgroup_stats` prints them. Append only.
+ * /sys/fs/bpf/tierd/cgroup_stats` prints them. Append only. Fault counts
+ * are exact but reach the map per CPU in steps (every TIERD_FAULT_BATCH
+ * faults and on every tierd tick, 25 ms).
  */
 struct tierd_cgroup_stats {
 	__u64 faults; /* every user fault, exact (sampling aside) */

@@ -129,4 +129,22 @@ rc=$?
 check "tierd exits 0 on SIGTERM" [ $rc = 0 ]
 check "tierd removed its pins" [ ! -e "$PINS/cgroup_stats" ]
 check "tierd removed its socket" [ ! -e "$SOCK" ]
+
+# --sample 4: one fault record in 4 reaches the ring, the count stays exact.
+"$TIERD_BIN/tierd" --pin-root "$PINS" --socket "$SOCK" --sample 4 2>>"$TEST_TMP/tierd.log" &
+TIERD_PID=$!
+on_exit "stop_pid $TIERD_PID"
+wait_for 30 ctl status >/dev/null 2>&1 || die "tierd --sample 4 did not come up"
+ctl attach "$A" >/dev/null || die "attach failed"
+run_in "$A" >/dev/null
+sleep 0.3
+st=$(ctl -j status)
+f=$(jq '.cgroups[0].faults' <<<"$st")
+so=$(jq '.cgroups[0].faults_sampled_out' <<<"$st")
+rec=$(jq '.global.records_received' <<<"$st")
+log "sampling 1 in 4: faults $f, sampled out $so, records $rec"
+check "with --sample 4 every fault is still counted" between "$f" $N $((2 * N))
+# (the 1-in-4 counter is per CPU: a task moving between CPUs shifts it a bit)
+check "... about 3 in 4 are sampled out" between "$so" $((f * 3 / 4 - f / 20)) $((f * 3 / 4 + f / 20))
+check "... and the rest are recorded" [ "$rec" -ge $((f - so)) ]
 exit 0

@@ -84,24 +84,24 @@ enum tier_proto_type {
 };
 
 struct tier_proto_hdr {
-	uint32_t magic;	     /* TIER_PROTO_MAGIC */
-	uint16_t version;    /* TIER_PROTO_VERSION */
-	uint16_t type;	     /* enum tier_proto_type */
-	uint32_t seq;	     /* echoed by the reply */
+	uint32_t magic; /* TIER_PROTO_MAGIC */
+	uint16_t version; /* TIER_PROTO_VERSION */
+	uint16_t type; /* enum tier_proto_type */
+	uint32_t seq; /* echoed by the reply */
 	uint32_t body_bytes; /* bytes following this header */
 };
 
 struct tier_proto_hello {
 	uint64_t want_slots;
 	uint8_t lease_token[TIER_PROTO_TOKEN_BYTES]; /* all zero: a new lease */
-	uint32_t flags;				     /* none defined: 0 */
+	uint32_t flags; /* none defined: 0 */
 	uint32_t reserved;
 };
 
 struct tier_proto_hello_reply {
 	uint64_t granted_slots;
 	uint64_t lease_base_slot; /* first server page of the lease */
-	uint64_t region_bytes;	  /* the whole region (shm: the file's size) */
+	uint64_t region_bytes; /* the whole region (shm: the file's size) */
 	uint8_t lease_token[TIER_PROTO_TOKEN_BYTES];
 	uint64_t rdma_addr; /* rdma: remote address of slot 0 of the lease; else 0 */
 	uint32_t rdma_rkey; /* rdma: its rkey; else 0 */
@@ -123,13 +123,13 @@ struct tier_proto_status {
 struct tier_proto_stat_reply {
 	uint64_t total_slots;
 	uint64_t free_slots;
-	uint64_t nr_leases;    /* held, attached or within their grace */
-	uint64_t nr_clients;   /* leases with a live connection */
+	uint64_t nr_leases; /* held, attached or within their grace */
+	uint64_t nr_clients; /* leases with a live connection */
 	uint64_t nr_lingering; /* leases whose client left, within the grace */
 };
 
 struct tier_proto_error {
-	int32_t err;	    /* positive errno */
+	int32_t err; /* positive errno */
 	uint32_t msg_bytes; /* message text follows, not NUL-terminated */
 };
 
@@ -173,8 +173,8 @@ _Static_assert(sizeof(struct tier_proto_rdma_reply) == 136, "wire size");
 _Static_assert(sizeof(struct tier_proto_rdma_reply) <= 196, "RDMA CM accept private data");
 
 /* The largest body: a full WRITE. */
-#define TIER_PROTO_MAX_BODY                                                                        \
-	(sizeof(struct tier_proto_io) +                                                            \
+#define TIER_PROTO_MAX_BODY             \
+	(sizeof(struct tier_proto_io) + \
 	 (size_t)TIER_PROTO_MAX_BATCH * (sizeof(uint64_t) + TIER_PROTO_PAGE_SIZE))
 
 static inline size_t tier_proto_io_body_bytes(uint16_t type, uint32_t nr_pages)

@@ -178,8 +178,8 @@ static int handle_io(struct stream_conn *c, const struct tier_proto_hdr *h)
 	if (h->type == TIER_PROTO_WRITE) {
 		data = tier_proto_io_data(c->body, nr);
 		for (i = 0; i < nr; i++)
-			memcpy(memsrv_region + (base + tier_proto_io_slot(c->body, i)) *
-						       TIER_PROTO_PAGE_SIZE,
+			memcpy(memsrv_region +
+				   (base + tier_proto_io_slot(c->body, i)) * TIER_PROTO_PAGE_SIZE,
 			       data + (size_t)i * TIER_PROTO_PAGE_SIZE, TIER_PROTO_PAGE_SIZE);
 		lease_end_io(&c->ref);
 		return send_reply(c, TIER_PROTO_WRITE_REPLY, h->seq, &st, sizeof(st));
@@ -194,8 +194,9 @@ static int handle_io(struct stream_conn *c, const struct tier_proto_hdr *h)
 		iov[1].iov_base = &st;
 		iov[1].iov_len = sizeof(st);
 		for (i = 0; i < nr; i++) {
-			iov[2 + i].iov_base = memsrv_region + (base + tier_proto_io_slot(c->body, i)) *
-								      TIER_PROTO_PAGE_SIZE;
+			iov[2 + i].iov_base =
+			    memsrv_region +
+			    (base + tier_proto_io_slot(c->body, i)) * TIER_PROTO_PAGE_SIZE;
 			iov[2 + i].iov_len = TIER_PROTO_PAGE_SIZE;
 		}
 		rc = write_iov(c->fd, iov, (int)nr + 2);
@@ -228,8 +229,9 @@ static void *stream_thread(void *arg)
 		if (h.body_bytes) {
 			rc = read_full(c->fd, c->body, h.body_bytes);
 			if (rc) {
-				memsrv_log("%s: truncated request (%u body bytes announced): closing",
-					   c->peer, h.body_bytes);
+				memsrv_log(
+				    "%s: truncated request (%u body bytes announced): closing",
+				    c->peer, h.body_bytes);
 				break;
 			}
 		}
@@ -325,7 +327,8 @@ static bool shm_created, sock_created;
 
 static int listen_tcp(const struct tier_pool_uri *u, const char *uri)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE };
 	struct addrinfo *res, *ai;
 	int fd = -1, one = 1, rc;
@@ -427,8 +430,8 @@ static int make_region(uint64_t bytes, const char *shm)
 		memsrv_region = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		if (memsrv_region == MAP_FAILED) {
-			memsrv_log("cannot allocate %llu MiB: %s", (unsigned long long)(bytes >> 20),
-				   strerror(errno));
+			memsrv_log("cannot allocate %llu MiB: %s",
+				   (unsigned long long)(bytes >> 20), strerror(errno));
 			return -ENOMEM;
 		}
 		lock_region(bytes);
@@ -437,7 +440,8 @@ static int make_region(uint64_t bytes, const char *shm)
 	snprintf(shm_path, sizeof(shm_path), "%s", shm);
 	snprintf(shm_sock_path, sizeof(shm_sock_path), "%s.sock", shm);
 	if (socket_in_use(shm_sock_path)) {
-		memsrv_log("shm:%s: another tier-memsrv serves it (%s answers)", shm, shm_sock_path);
+		memsrv_log("shm:%s: another tier-memsrv serves it (%s answers)", shm,
+			   shm_sock_path);
 		return -EADDRINUSE;
 	}
 	unlink(shm_sock_path); /* stale, from a server that died */
@@ -527,17 +531,20 @@ int main(int argc, char **argv)
 			uris[nr_uris++] = optarg;
 			break;
 		case 's':
-			if (tier_parse_size(optarg, &size_bytes) || size_bytes < TIER_PROTO_PAGE_SIZE) {
-				memsrv_log("bad --size \"%s\": expected bytes or a number with K, M, "
-					   "G or T, at least 4096",
-					   optarg);
+			if (tier_parse_size(optarg, &size_bytes) ||
+			    size_bytes < TIER_PROTO_PAGE_SIZE) {
+				memsrv_log(
+				    "bad --size \"%s\": expected bytes or a number with K, M, "
+				    "G or T, at least 4096",
+				    optarg);
 				return 2;
 			}
 			break;
 		case 'g':
 			v = strtol(optarg, &end, 10);
 			if (*end || !*optarg || v < 0 || v > 86400) {
-				memsrv_log("bad --lease-grace \"%s\": expected seconds, 0-86400", optarg);
+				memsrv_log("bad --lease-grace \"%s\": expected seconds, 0-86400",
+					   optarg);
 				return 2;
 			}
 			grace_s = (unsigned int)v;
@@ -578,7 +585,8 @@ int main(int argc, char **argv)
 		}
 		if (parsed[i].scheme == TIER_POOL_SHM) {
 			if (shm) {
-				memsrv_log("only one shm: listener per server (the region is its file)");
+				memsrv_log(
+				    "only one shm: listener per server (the region is its file)");
 				return 2;
 			}
 			shm = parsed[i].path;

@@ -183,14 +183,16 @@ int lease_hello(struct lease_ref *ref, const uint8_t *token, uint64_t want_slots
 			    !memcmp(leases[i].token, token, sizeof(zero)))
 				break;
 		if (i == MAX_LEASES) {
-			*why = "unknown lease token: the lease expired after the grace period or the "
-			       "server restarted; its pages are gone";
+			*why =
+			    "unknown lease token: the lease expired after the grace period or the "
+			    "server restarted; its pages are gone";
 			rc = -ESTALE;
 			goto out;
 		}
 		l = &leases[i];
 		memsrv_vlog("lease %llu+%llu %s by %s", (unsigned long long)l->base,
-			    (unsigned long long)l->nr, l->nr_attached ? "joined" : "reclaimed", peer);
+			    (unsigned long long)l->nr, l->nr_attached ? "joined" : "reclaimed",
+			    peer);
 		reply->reattached = 1;
 	} else {
 		uint64_t start, got;

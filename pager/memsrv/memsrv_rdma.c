@@ -41,7 +41,8 @@ static struct rdma_client *clients;
 
 int memsrv_rdma_listen(const char *host, const char *port, int *fd)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE };
 	struct addrinfo *res;
 	int rc, flags;
@@ -180,10 +181,10 @@ static void handle_connect(struct rdma_cm_event *ev)
 		goto out_free_client;
 	}
 	/* only the lease: the rkey reaches nothing else */
-	cl->mr = ibv_reg_mr(cl->pd, memsrv_region + hr.lease_base_slot * TIER_PROTO_PAGE_SIZE,
-			    hr.granted_slots * TIER_PROTO_PAGE_SIZE,
-			    IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
-				    IBV_ACCESS_REMOTE_WRITE);
+	cl->mr =
+	    ibv_reg_mr(cl->pd, memsrv_region + hr.lease_base_slot * TIER_PROTO_PAGE_SIZE,
+		       hr.granted_slots * TIER_PROTO_PAGE_SIZE,
+		       IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE);
 	if (!cl->mr) {
 		memsrv_log("ibv_reg_mr of a lease: %s", strerror(errno));
 		reject(id, ENOMEM, "server cannot register memory", cl->peer);

@@ -34,7 +34,7 @@ struct pool_server {
 	uint64_t nr_slots;
 	uint64_t nr_free;
 	uint64_t *used_bitmap; /* bit set: slot allocated */
-	uint64_t cursor_word;  /* where the next search starts */
+	uint64_t cursor_word; /* where the next search starts */
 };
 
 struct tier_pool {
@@ -86,7 +86,7 @@ int tier_pool_timeout_ms(void)
 }
 
 static void pool_seterr(struct tier_pool *pool, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void pool_seterr(struct tier_pool *pool, const char *fmt, ...)
 {
 	va_list ap;
@@ -136,10 +136,26 @@ int tier_parse_size(const char *s, uint64_t *bytes)
 	switch (*p) {
 	case '\0':
 		break;
-	case 'k': case 'K': mult = 1ull << 10; p++; break;
-	case 'm': case 'M': mult = 1ull << 20; p++; break;
-	case 'g': case 'G': mult = 1ull << 30; p++; break;
-	case 't': case 'T': mult = 1ull << 40; p++; break;
+	case 'k':
+	case 'K':
+		mult = 1ull << 10;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1ull << 20;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1ull << 30;
+		p++;
+		break;
+	case 't':
+	case 'T':
+		mult = 1ull << 40;
+		p++;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -165,8 +181,8 @@ static int parse_host_port(const char *uri, const char *hp, struct tier_pool_uri
 		const char *close = strchr(hp, ']');
 
 		if (!close || close[1] != ':') {
-			snprintf(err, err_len, "%s: bad [IPv6]:PORT (expected e.g. tcp://[::1]:7471)",
-				 uri);
+			snprintf(err, err_len,
+				 "%s: bad [IPv6]:PORT (expected e.g. tcp://[::1]:7471)", uri);
 			return -EINVAL;
 		}
 		host = hp + 1;
@@ -175,13 +191,15 @@ static int parse_host_port(const char *uri, const char *hp, struct tier_pool_uri
 	} else {
 		colon = strrchr(hp, ':');
 		if (!colon) {
-			snprintf(err, err_len, "%s: missing :PORT (expected SCHEME://HOST:PORT)", uri);
+			snprintf(err, err_len, "%s: missing :PORT (expected SCHEME://HOST:PORT)",
+				 uri);
 			return -EINVAL;
 		}
 		host_len = (size_t)(colon - hp);
 		port = colon + 1;
 		if (memchr(hp, ':', host_len)) {
-			snprintf(err, err_len, "%s: an IPv6 address needs brackets: [ADDR]:PORT", uri);
+			snprintf(err, err_len, "%s: an IPv6 address needs brackets: [ADDR]:PORT",
+				 uri);
 			return -EINVAL;
 		}
 	}
@@ -232,12 +250,13 @@ int tier_pool_parse_uri(const char *uri, struct tier_pool_uri *out, char *err, s
 		if (!strncmp(rest, "//", 2) && rest[2] == '/')
 			rest += 2; /* shm:///dev/shm/x */
 		if (!*rest) {
-			snprintf(err, err_len, "%s: missing PATH (expected shm:/dev/shm/NAME)", uri);
+			snprintf(err, err_len, "%s: missing PATH (expected shm:/dev/shm/NAME)",
+				 uri);
 			return -EINVAL;
 		}
 		if (*rest != '/') {
-			snprintf(err, err_len, "%s: PATH must be absolute (expected shm:/dev/shm/NAME)",
-				 uri);
+			snprintf(err, err_len,
+				 "%s: PATH must be absolute (expected shm:/dev/shm/NAME)", uri);
 			return -EINVAL;
 		}
 		if (strlen(rest) + 8 >= sizeof(out->path)) {
@@ -251,8 +270,10 @@ int tier_pool_parse_uri(const char *uri, struct tier_pool_uri *out, char *err, s
 		out->scheme = TIER_POOL_MEM;
 		rc = tier_parse_size(uri + 4, &out->size_bytes);
 		if (rc) {
-			snprintf(err, err_len, "%s: bad SIZE \"%s\" (expected bytes, or a number with K, M, G or T)",
-				 uri, uri + 4);
+			snprintf(
+			    err, err_len,
+			    "%s: bad SIZE \"%s\" (expected bytes, or a number with K, M, G or T)",
+			    uri, uri + 4);
 			return -EINVAL;
 		}
 		if (out->size_bytes < TIER_PAGE_SIZE) {
@@ -261,8 +282,8 @@ int tier_pool_parse_uri(const char *uri, struct tier_pool_uri *out, char *err, s
 			return -EINVAL;
 		}
 		if (out->size_bytes % TIER_PAGE_SIZE) {
-			snprintf(err, err_len, "%s: SIZE must be a multiple of the page size (%u)", uri,
-				 TIER_PAGE_SIZE);
+			snprintf(err, err_len, "%s: SIZE must be a multiple of the page size (%u)",
+				 uri, TIER_PAGE_SIZE);
 			return -EINVAL;
 		}
 		return 0;
@@ -279,10 +300,14 @@ int tier_pool_parse_uri(const char *uri, struct tier_pool_uri *out, char *err, s
 static const struct tier_pool_ops *ops_for(enum tier_pool_scheme scheme)
 {
 	switch (scheme) {
-	case TIER_POOL_TCP: return &tier_pool_tcp_ops;
-	case TIER_POOL_RDMA: return &tier_pool_rdma_ops;
-	case TIER_POOL_SHM: return &tier_pool_shm_ops;
-	case TIER_POOL_MEM: return &tier_pool_mem_ops;
+	case TIER_POOL_TCP:
+		return &tier_pool_tcp_ops;
+	case TIER_POOL_RDMA:
+		return &tier_pool_rdma_ops;
+	case TIER_POOL_SHM:
+		return &tier_pool_shm_ops;
+	case TIER_POOL_MEM:
+		return &tier_pool_mem_ops;
 	}
 	return NULL;
 }
@@ -396,7 +421,8 @@ int tier_pool_open(const char *uris, uint64_t want_bytes, struct tier_pool **poo
 		pool->nr_free += granted;
 	}
 	if (pool->nr_servers == 0) {
-		tier_pool_set_error("\"%s\": no pool URI in the list: expected %s", uris, uri_forms);
+		tier_pool_set_error("\"%s\": no pool URI in the list: expected %s", uris,
+				    uri_forms);
 		rc = -EINVAL;
 		goto fail;
 	}
@@ -558,7 +584,8 @@ static int pool_io(struct tier_pool *pool, int is_write, const struct tier_pool_
 
 	for (i = 0; i < nr; i++) {
 		if (iov[i].slot >= pool->nr_slots || !iov[i].buf) {
-			pool_seterr(pool, "%s of slot %llu: outside the pool's %llu slots or no buffer",
+			pool_seterr(pool,
+				    "%s of slot %llu: outside the pool's %llu slots or no buffer",
 				    is_write ? "write" : "read", (unsigned long long)iov[i].slot,
 				    (unsigned long long)pool->nr_slots);
 			return -EINVAL;
@@ -574,7 +601,8 @@ static int pool_io(struct tier_pool *pool, int is_write, const struct tier_pool_
 
 		n = 0;
 		for (i = 0; i < nr; i++) {
-			if (iov[i].slot < s->first_slot || iov[i].slot - s->first_slot >= s->nr_slots)
+			if (iov[i].slot < s->first_slot ||
+			    iov[i].slot - s->first_slot >= s->nr_slots)
 				continue;
 			local[n].slot = iov[i].slot - s->first_slot;
 			local[n].buf = iov[i].buf;

@@ -127,7 +127,8 @@ static int do_stripes(uint64_t seed, bool verify)
 	if (rc)
 		return rc;
 	for (t = 0; t < nr_threads; t++) {
-		st[t] = (struct stripe){ .seed = seed, .verify = verify,
+		st[t] = (struct stripe){ .seed = seed,
+					 .verify = verify,
 					 .first = nr_slots * t / nr_threads,
 					 .end = nr_slots * (t + 1) / nr_threads,
 					 .buf = bufs + (size_t)t * BATCH * TIER_PAGE_SIZE };
@@ -207,19 +208,22 @@ static int do_bench(void)
 		t0 = now_us();
 		for (i = 0; i < NR_BATCH; i++) {
 			unsigned int k;
-			uint64_t first = (uint64_t)rand() % (nr_slots > BATCH ? nr_slots - BATCH : 1);
+			uint64_t first =
+			    (uint64_t)rand() % (nr_slots > BATCH ? nr_slots - BATCH : 1);
 
 			for (k = 0; k < BATCH; k++) {
 				iov[k].slot = slots[(first + k) % nr_slots];
 				iov[k].buf = bufs + (size_t)k * TIER_PAGE_SIZE;
 			}
-			rc = j ? tier_pool_write(pool, iov, BATCH) : tier_pool_read(pool, iov, BATCH);
+			rc = j ? tier_pool_write(pool, iov, BATCH)
+			       : tier_pool_read(pool, iov, BATCH);
 			if (rc)
 				return rc;
 		}
 		sum = now_us() - t0;
 		printf("%s-64 us_per_batch=%.1f MiB_per_s=%.0f\n", j ? "write" : "read",
-		       sum / NR_BATCH, (double)NR_BATCH * BATCH * TIER_PAGE_SIZE / (1 << 20) / (sum / 1e6));
+		       sum / NR_BATCH,
+		       (double)NR_BATCH * BATCH * TIER_PAGE_SIZE / (1 << 20) / (sum / 1e6));
 	}
 	return 0;
 }
@@ -422,8 +426,9 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			fprintf(stderr, "usage: tier-pool-check --pool URIS [--bytes SIZE] ACTION...\n"
-					"       tier-pool-check --stat URI | --malformed URI\n");
+			fprintf(stderr,
+				"usage: tier-pool-check --pool URIS [--bytes SIZE] ACTION...\n"
+				"       tier-pool-check --stat URI | --malformed URI\n");
 			return 2;
 		}
 	}
@@ -485,7 +490,8 @@ int main(int argc, char **argv)
 		}
 		if (must_fail) {
 			if (!rc) {
-				fprintf(stderr, "tier-pool-check: %s succeeded but should have failed\n",
+				fprintf(stderr,
+					"tier-pool-check: %s succeeded but should have failed\n",
 					a);
 				return 1;
 			}
@@ -495,8 +501,8 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (rc) {
-			fprintf(stderr, "tier-pool-check: %s: %s (%s)\n", a, tier_pool_strerror(pool),
-				strerror(-rc));
+			fprintf(stderr, "tier-pool-check: %s: %s (%s)\n", a,
+				tier_pool_strerror(pool), strerror(-rc));
 			return 1;
 		}
 	}

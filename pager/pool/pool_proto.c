@@ -50,7 +50,8 @@ int tier_proto_check_hdr(const struct tier_proto_hdr *wire, struct tier_proto_hd
 		return -EPROTO;
 	}
 	if (host->version != TIER_PROTO_VERSION) {
-		*why = "protocol version mismatch: client and tier-memsrv must be the same tierd version";
+		*why = "protocol version mismatch: client and tier-memsrv must be the same tierd "
+		       "version";
 		return -EPROTONOSUPPORT;
 	}
 	switch (host->type) {

@@ -131,7 +131,8 @@ static int wait_cm_event(struct tier_pool_conn *c, enum rdma_cm_event_type type,
 	} else if (reply) {
 		if (!ev->param.conn.private_data ||
 		    ev->param.conn.private_data_len < sizeof(*reply)) {
-			tier_pool_set_error("the server's accept carried no lease (old tier-memsrv?)");
+			tier_pool_set_error(
+			    "the server's accept carried no lease (old tier-memsrv?)");
 			rc = -EPROTO;
 		} else {
 			memcpy(reply, ev->param.conn.private_data, sizeof(*reply));
@@ -442,7 +443,8 @@ static int wait_completions(struct tier_pool_conn *c, unsigned int nr, uint64_t 
 		for (i = 0; i < k; i++) {
 			if (wc[i].status != IBV_WC_SUCCESS && !rc) {
 				tier_pool_set_error("RDMA %s failed: %s",
-						    wc[i].opcode == IBV_WC_RDMA_READ ? "READ" : "WRITE",
+						    wc[i].opcode == IBV_WC_RDMA_READ ? "READ"
+										     : "WRITE",
 						    ibv_wc_status_str(wc[i].status));
 				rc = -EIO;
 			}

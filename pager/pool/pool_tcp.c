@@ -273,7 +273,8 @@ int tier_stream_call(int fd, uint16_t type, uint32_t seq, struct iovec *req, int
 	    tier_proto_from_le16(rh.type) != reply_type ||
 	    tier_proto_from_le32(rh.body_bytes) != reply_bytes + data_bytes) {
 		tier_pool_set_error("unexpected reply from the server (type %u, %u bytes)",
-				    tier_proto_from_le16(rh.type), tier_proto_from_le32(rh.body_bytes));
+				    tier_proto_from_le16(rh.type),
+				    tier_proto_from_le32(rh.body_bytes));
 		return -EPROTO;
 	}
 	iov[0].iov_base = reply;
@@ -380,8 +381,8 @@ static int tcp_attach(struct tier_pool_conn *c, struct tcp_chan *ch, uint64_t wa
 		ch->fd = -1;
 		return rc;
 	}
-	rc = tier_stream_hello(ch->fd, ++ch->seq, c->token, want_slots, &r, deadline_ms,
-			       server_err);
+	rc =
+	    tier_stream_hello(ch->fd, ++ch->seq, c->token, want_slots, &r, deadline_ms, server_err);
 	if (rc) {
 		close(ch->fd);
 		ch->fd = -1;

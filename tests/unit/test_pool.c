@@ -58,7 +58,9 @@ static void expect_bad(const char *uri, const char *msg)
 
 static void test_parse_bad(void **state)
 {
-	expect_bad("", "empty pool URI: expected tcp://HOST:PORT, rdma://HOST:PORT, shm:/PATH or mem:SIZE");
+	expect_bad(
+	    "",
+	    "empty pool URI: expected tcp://HOST:PORT, rdma://HOST:PORT, shm:/PATH or mem:SIZE");
 	expect_bad("tcp://host", "tcp://host: missing :PORT (expected SCHEME://HOST:PORT)");
 	expect_bad("tcp://:7471", "tcp://:7471: missing HOST (expected SCHEME://HOST:PORT)");
 	expect_bad("tcp://h:0", "tcp://h:0: bad port \"0\" (expected 1-65535)");
@@ -67,16 +69,20 @@ static void test_parse_bad(void **state)
 	expect_bad("tcp://h:", "tcp://h:: bad port \"\" (expected 1-65535)");
 	expect_bad("tcp://h:80/x", "tcp://h:80/x: unexpected text after the port");
 	expect_bad("tcp://::1:80", "tcp://::1:80: an IPv6 address needs brackets: [ADDR]:PORT");
-	expect_bad("tcp://[::1]80", "tcp://[::1]80: bad [IPv6]:PORT (expected e.g. tcp://[::1]:7471)");
+	expect_bad("tcp://[::1]80",
+		   "tcp://[::1]80: bad [IPv6]:PORT (expected e.g. tcp://[::1]:7471)");
 	expect_bad("rdma://x", "rdma://x: missing :PORT (expected SCHEME://HOST:PORT)");
 	expect_bad("shm:", "shm:: missing PATH (expected shm:/dev/shm/NAME)");
 	expect_bad("shm:pool", "shm:pool: PATH must be absolute (expected shm:/dev/shm/NAME)");
 	expect_bad("mem:", "mem:: bad SIZE \"\" (expected bytes, or a number with K, M, G or T)");
-	expect_bad("mem:12Q", "mem:12Q: bad SIZE \"12Q\" (expected bytes, or a number with K, M, G or T)");
+	expect_bad("mem:12Q",
+		   "mem:12Q: bad SIZE \"12Q\" (expected bytes, or a number with K, M, G or T)");
 	expect_bad("mem:0", "mem:0: SIZE must be at least one page (4096 bytes)");
 	expect_bad("mem:5000", "mem:5000: SIZE must be a multiple of the page size (4096)");
-	expect_bad("udp://h:1", "udp://h:1: unknown scheme \"udp\" (expected tcp://HOST:PORT, rdma://HOST:PORT, shm:/PATH or mem:SIZE)");
-	expect_bad("/dev/shm/x", "/dev/shm/x: not a pool URI (expected tcp://HOST:PORT, rdma://HOST:PORT, shm:/PATH or mem:SIZE)");
+	expect_bad("udp://h:1", "udp://h:1: unknown scheme \"udp\" (expected tcp://HOST:PORT, "
+				"rdma://HOST:PORT, shm:/PATH or mem:SIZE)");
+	expect_bad("/dev/shm/x", "/dev/shm/x: not a pool URI (expected tcp://HOST:PORT, "
+				 "rdma://HOST:PORT, shm:/PATH or mem:SIZE)");
 }
 
 static void test_parse_size(void **state)
@@ -216,7 +222,8 @@ static void test_open_errors(void **state)
 	assert_int_equal(tier_pool_open("mem:64K,bogus", 1 << 20, &pool), -EINVAL);
 	assert_null(pool);
 	assert_string_equal(tier_pool_strerror(NULL),
-			    "bogus: not a pool URI (expected tcp://HOST:PORT, rdma://HOST:PORT, shm:/PATH or mem:SIZE)");
+			    "bogus: not a pool URI (expected tcp://HOST:PORT, rdma://HOST:PORT, "
+			    "shm:/PATH or mem:SIZE)");
 	assert_int_equal(tier_pool_open("mem:64K,,", 1 << 20, &pool), 0); /* empty items skipped */
 	tier_pool_close(pool);
 	assert_int_equal(tier_pool_open(",", 1 << 20, &pool), -EINVAL);
@@ -298,19 +305,23 @@ static void test_proto_io(void **state)
 	assert_int_equal(tier_proto_check_io(TIER_PROTO_READ, body, len, 0, &nr, &why), -EINVAL);
 	assert_string_equal(why, "no lease: send HELLO first");
 	/* truncated: one slot short, and no count at all */
-	assert_int_equal(tier_proto_check_io(TIER_PROTO_READ, body, len - 8, 3, &nr, &why), -EINVAL);
+	assert_int_equal(tier_proto_check_io(TIER_PROTO_READ, body, len - 8, 3, &nr, &why),
+			 -EINVAL);
 	assert_non_null(strstr(why, "does not match"));
 	assert_int_equal(tier_proto_check_io(TIER_PROTO_READ, body, 4, 3, &nr, &why), -EINVAL);
 	assert_string_equal(why, "truncated request: no page count");
 	/* padded */
-	assert_int_equal(tier_proto_check_io(TIER_PROTO_READ, body, len + 8, 3, &nr, &why), -EINVAL);
+	assert_int_equal(tier_proto_check_io(TIER_PROTO_READ, body, len + 8, 3, &nr, &why),
+			 -EINVAL);
 
 	/* WRITE carries the pages: a READ-sized body is truncated */
 	len = make_io(body, TIER_PROTO_WRITE, 2, slots);
 	assert_int_equal(len, 8 + 2 * 8 + 2 * 4096);
 	assert_int_equal(tier_proto_check_io(TIER_PROTO_WRITE, body, len, 10, &nr, &why), 0);
-	assert_int_equal(tier_proto_check_io(TIER_PROTO_WRITE, body, len - 1, 10, &nr, &why), -EINVAL);
-	assert_int_equal(tier_proto_check_io(TIER_PROTO_WRITE, body, 8 + 16, 10, &nr, &why), -EINVAL);
+	assert_int_equal(tier_proto_check_io(TIER_PROTO_WRITE, body, len - 1, 10, &nr, &why),
+			 -EINVAL);
+	assert_int_equal(tier_proto_check_io(TIER_PROTO_WRITE, body, 8 + 16, 10, &nr, &why),
+			 -EINVAL);
 
 	/* counts: 0 and MAX+1 refused, MAX accepted */
 	len = make_io(body, TIER_PROTO_READ, 0, slots);
@@ -331,10 +342,10 @@ static void test_proto_io(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_good),   cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_parse_size),   cmocka_unit_test(test_mem_round_trip),
-		cmocka_unit_test(test_allocator),    cmocka_unit_test(test_multi_server),
-		cmocka_unit_test(test_open_errors),  cmocka_unit_test(test_proto_hdr),
+		cmocka_unit_test(test_parse_good),  cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_parse_size),  cmocka_unit_test(test_mem_round_trip),
+		cmocka_unit_test(test_allocator),   cmocka_unit_test(test_multi_server),
+		cmocka_unit_test(test_open_errors), cmocka_unit_test(test_proto_hdr),
 		cmocka_unit_test(test_proto_io),
 	};
 

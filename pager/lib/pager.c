@@ -1,0 +1,1768 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pager.c — libtierpager: a userfaultfd pager that keeps a process's
+ * anonymous memory within a local limit and the rest in a memory pool.
+ *
+ * Why it is shaped this way:
+ *
+ * - One userfaultfd for the process, registered MISSING|WP on every managed
+ *   region. A page in the pool is simply not present; touching it faults;
+ *   a handler thread reads it from the pool into a staging buffer and
+ *   installs it with UFFDIO_COPY, which never overwrites a present page
+ *   (-EEXIST: someone else won, wake and go on) and fails with -EAGAIN
+ *   while an mremap/munmap event is pending (then the page is NOT marked
+ *   present: we wake the thread, it faults again after the event).
+ *   The handler's mempolicy decides the node the new page lands on.
+ *
+ * - Per page, one 16-bit state word changed only by compare-and-swap (see
+ *   pager_internal.h) and one 32-bit pool slot: no pointers per page. A
+ *   thread that moves a page into FETCHING or EVICTING owns it.
+ *
+ * - Fault loop (leader/followers): of the handler threads one owns the
+ *   read side of the uffd at a time; it reads a batch of messages,
+ *   handles the events (remap/unmap) while still holding the read side,
+ *   hands the read side on and then resolves the faults, so a slow pool
+ *   read on one fault does not hold up the next. After a fault the owner
+ *   busy-polls (non-blocking read) for spin_us (a sleeping handler costs
+ *   ~50 us per fault here, a polling one ~6 us); then it sleeps in poll()
+ *   with an eventfd for shutdown, so an idle process costs no CPU.
+ *
+ * - Eviction, in one evictor thread, ahead of need (it starts when the
+ *   resident count comes within a margin of the limit and stops a margin
+ *   lower): CLOCK picks victims; each is claimed (EVICTING),
+ *   write-protected, copied out (process_vm_readv: an unmap racing with us
+ *   gives EFAULT, not SIGSEGV), written to the pool, then zapped with
+ *   MADV_DONTNEED. A write during eviction raises a WP fault whose handler
+ *   flags the page CANCEL; the evictor then unprotects it (waking the
+ *   writer) and keeps it. The check and the zap happen under ev_lock, the
+ *   lock under which messages are read and events handled, so an munmap
+ *   whose event we have not processed cannot have let new memory appear
+ *   at the address we zap. Pages fetched by a read are installed
+ *   write-protected (UFFDIO_COPY_MODE_WP): while they stay clean, evicting
+ *   them is a zap without a pool write; first touches read as zero are
+ *   installed the same way and go back to UNTOUCHED.
+ *   UFFD_FEATURE_WP_ASYNC is not used: it turns every WP fault on the uffd
+ *   asynchronous, so a write during eviction would no longer be caught.
+ *
+ * - The pager never touches memory it manages from its own threads: its
+ *   tables, staging buffers and thread stacks live in mappings it made
+ *   itself (named "[anon:tierd-pager]" where the kernel allows), which
+ *   the /proc/self/maps scan skips, as it skips everything that existed
+ *   when the pager started (the pool transport's state, loader data).
+ *
+ * - No allocation and no logging on the fault path; errors there are
+ *   counted, and a failed pool read (after the transport's own retries)
+ *   poisons the page (SIGBUS to the toucher) or aborts with a message:
+ *   never a zero page in place of data.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/mempolicy.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tierd/compat.h"
+#include "tierd/pager.h"
+#include "tierd/pool.h"
+#include "pager_internal.h"
+#include "pager_sys.h"
+
+#define PAGE TIER_PAGE_SIZE
+#define MSG_BATCH 32
+#define EVICT_BATCH 64
+#define FETCH_MAX (1 + TP_STREAM_MAX_WINDOW)
+#define MAX_REGIONS 8192
+#define MAX_OWN 256
+#define HANDLER_STACK_BYTES (256u << 10)
+#define DEFAULT_POOL_BYTES (64ull << 30)
+
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+
+struct tp_region {
+	uintptr_t start, end;
+	uint64_t nr_pages;
+	tp_word_t *words;
+	uint32_t *slots;
+	struct tp_clock clock;
+	pthread_spinlock_t stream_lock;
+	struct tp_stream stream;
+};
+
+struct tp_handler {
+	pthread_t thread;
+	unsigned int idx;
+	unsigned char *staging; /* FETCH_MAX pages, registered with the pool */
+};
+
+struct own_range {
+	uintptr_t start, end;
+};
+
+static struct pager {
+	bool initialised;
+	bool disabled;	/* forked child, or after shutdown */
+	int uffd;
+	int stop_fd;	/* eventfd: shutdown */
+	uint64_t features;
+	bool have_poison;
+	struct tier_pool *pool;
+	struct tier_pager_opts opts;
+	int policy_mode;
+	unsigned long policy_mask[16];
+
+	uint64_t limit_pages, margin_pages;
+	_Atomic int64_t nr_resident, nr_pool, nr_managed;
+	_Atomic bool stopping, paused;
+	_Atomic uint64_t last_fault_ns;
+
+	pthread_mutex_t owner_lock; /* the read side of the uffd */
+	pthread_mutex_t ev_lock;    /* reading messages + events; the evictor's zap */
+	pthread_rwlock_t regions_lock;
+	struct tp_region *regions[MAX_REGIONS];
+	unsigned int nr_regions;
+	unsigned int clock_region;
+
+	unsigned int nr_handlers;
+	struct tp_handler handlers[16];
+	unsigned char *zero_page; /* a registered page of zeros */
+
+	pthread_t evictor;
+	bool evictor_started;
+	pthread_mutex_t evict_lock; /* one eviction pipeline at a time (staging) */
+	pthread_mutex_t kick_lock;
+	pthread_cond_t kick_cond;
+	bool kicked;
+	unsigned char *evict_staging; /* EVICT_BATCH pages */
+
+	pthread_mutex_t own_lock;
+	struct own_range own[MAX_OWN];
+	unsigned int nr_own;
+	unsigned char *arena;
+	size_t arena_used, arena_size;
+
+	struct tp_scan scan; /* pager_scan.c */
+
+	struct tier_pager_stats st; /* counters updated with atomics */
+	char err[512];
+} P = {
+	.uffd = -1,
+	.stop_fd = -1,
+	.owner_lock = PTHREAD_MUTEX_INITIALIZER,
+	.ev_lock = PTHREAD_MUTEX_INITIALIZER,
+	.regions_lock = PTHREAD_RWLOCK_INITIALIZER,
+	.evict_lock = PTHREAD_MUTEX_INITIALIZER,
+	.kick_lock = PTHREAD_MUTEX_INITIALIZER,
+	.kick_cond = PTHREAD_COND_INITIALIZER,
+	.own_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+#define STAT_INC(f) __atomic_fetch_add(&P.st.f, 1, __ATOMIC_RELAXED)
+#define STAT_ADD(f, n) __atomic_fetch_add(&P.st.f, (n), __ATOMIC_RELAXED)
+
+/* ---- logging (never on the fault path's success side) ---------------------- */
+
+void tp_log(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "tierd-pager[%d]: ", (int)getpid());
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(2, buf, (size_t)n) < 0) {
+		/* nothing to do: stderr is gone */
+	}
+}
+
+static int set_err(int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(P.err, sizeof(P.err), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+const char *tier_pager_strerror(void)
+{
+	return P.err;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* ---- the pager's own memory ---------------------------------------------- */
+
+static void own_record(void *p, size_t len)
+{
+	pthread_mutex_lock(&P.own_lock);
+	if (P.nr_own < MAX_OWN) {
+		P.own[P.nr_own].start = (uintptr_t)p;
+		P.own[P.nr_own].end = (uintptr_t)p + len;
+		P.nr_own++;
+	}
+	pthread_mutex_unlock(&P.own_lock);
+}
+
+/* A mapping of the pager's own: recorded, named, never managed. */
+void *tp_own_map(size_t len, bool lock)
+{
+	void *p;
+
+	len = (len + PAGE - 1) & ~(size_t)(PAGE - 1);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, len,
+	      (unsigned long)"tierd-pager");
+	if (lock && mlock(p, len))
+		memset(p, 0, len); /* at least populate it */
+	own_record(p, len);
+	return p;
+}
+
+/* The lowest of the pager's own ranges that overlaps [start, end). */
+bool tp_own_first(uintptr_t start, uintptr_t end, struct tp_range *out)
+{
+	unsigned int i;
+	bool found = false;
+
+	pthread_mutex_lock(&P.own_lock);
+	for (i = 0; i < P.nr_own; i++) {
+		if (start < P.own[i].end && P.own[i].start < end &&
+		    (!found || P.own[i].start < out->start)) {
+			out->start = P.own[i].start;
+			out->end = P.own[i].end;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&P.own_lock);
+	return found;
+}
+
+/* Table memory: bump allocation from own chunks, never freed while running. */
+static void *arena_alloc(size_t len)
+{
+	void *p;
+
+	len = (len + 63) & ~(size_t)63;
+	pthread_mutex_lock(&P.own_lock);
+	if (!P.arena || P.arena_used + len > P.arena_size) {
+		size_t sz = len > (256u << 20) ? len : (256u << 20);
+
+		pthread_mutex_unlock(&P.own_lock);
+		p = tp_own_map(sz, false);
+		if (!p)
+			return NULL;
+		pthread_mutex_lock(&P.own_lock);
+		P.arena = p;
+		P.arena_size = sz;
+		P.arena_used = 0;
+	}
+	p = P.arena + P.arena_used;
+	P.arena_used += len;
+	pthread_mutex_unlock(&P.own_lock);
+	return p;
+}
+
+/* ---- userfaultfd ioctls, converted to 0 / -errno ------------------------- */
+
+static int uffd_copy(uintptr_t dst, const void *src, size_t len, bool wp, bool wake,
+		     size_t *done)
+{
+	struct uffdio_copy c = {
+		.dst = dst,
+		.src = (uintptr_t)src,
+		.len = len,
+		.mode = (wp ? UFFDIO_COPY_MODE_WP : 0) | (wake ? 0 : UFFDIO_COPY_MODE_DONTWAKE),
+	};
+	int rc = ioctl(P.uffd, UFFDIO_COPY, &c);
+
+	*done = c.copy > 0 ? (size_t)c.copy : 0;
+	if (rc == 0)
+		return 0;
+	if (c.copy < 0)
+		return (int)c.copy;
+	return -errno;
+}
+
+static int uffd_wp(uintptr_t addr, size_t len, bool protect)
+{
+	struct uffdio_writeprotect w = {
+		.range = { .start = addr, .len = len },
+		.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return ioctl(P.uffd, UFFDIO_WRITEPROTECT, &w) ? -errno : 0;
+}
+
+static void uffd_wake(uintptr_t addr, size_t len)
+{
+	struct uffdio_range r = { .start = addr, .len = len };
+
+	ioctl(P.uffd, UFFDIO_WAKE, &r);
+}
+
+/* The kernel's madvise: the library interposes madvise() for the program. */
+static int raw_madvise(uintptr_t addr, size_t len, int advice)
+{
+	return syscall(SYS_madvise, addr, len, advice) ? -errno : 0;
+}
+
+/* ---- regions ------------------------------------------------------------- */
+
+/* Under regions_lock (read or write). */
+static struct tp_region *region_find(uintptr_t addr)
+{
+	unsigned int lo = 0, hi = P.nr_regions;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+		struct tp_region *r = P.regions[mid];
+
+		if (addr < r->start)
+			hi = mid;
+		else if (addr >= r->end)
+			lo = mid + 1;
+		else
+			return r;
+	}
+	return NULL;
+}
+
+/* A new region over [start, end), every page GONE. Under regions_lock (write). */
+static struct tp_region *region_add(uintptr_t start, uintptr_t end)
+{
+	uint64_t nr = (end - start) / PAGE, i;
+	struct tp_region *r;
+	unsigned int pos;
+
+	if (P.nr_regions >= MAX_REGIONS)
+		return NULL;
+	r = arena_alloc(sizeof(*r) + nr * sizeof(tp_word_t) + nr * sizeof(uint32_t) + 64);
+	if (!r)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	r->start = start;
+	r->end = end;
+	r->nr_pages = nr;
+	r->slots = (uint32_t *)(r + 1);
+	r->words = (tp_word_t *)(r->slots + nr);
+	for (i = 0; i < nr; i++) {
+		r->slots[i] = TP_SLOT_NONE;
+		atomic_init(&r->words[i], TP_GONE);
+	}
+	pthread_spin_init(&r->stream_lock, PTHREAD_PROCESS_PRIVATE);
+	for (pos = 0; pos < P.nr_regions && P.regions[pos]->start < start; pos++)
+		;
+	memmove(&P.regions[pos + 1], &P.regions[pos],
+		(P.nr_regions - pos) * sizeof(P.regions[0]));
+	P.regions[pos] = r;
+	P.nr_regions++;
+	STAT_INC(nr_regions);
+	return r;
+}
+
+/*
+ * Make sure regions cover [start, end): add regions (all GONE) over the
+ * gaps. Under regions_lock (write). Returns -ENOSPC when the table is full.
+ */
+static int regions_cover(uintptr_t start, uintptr_t end)
+{
+	uintptr_t a = start;
+
+	while (a < end) {
+		struct tp_region *r = region_find(a), *next = NULL;
+		unsigned int i;
+		uintptr_t gap_end = end;
+
+		if (r) {
+			a = r->end;
+			continue;
+		}
+		for (i = 0; i < P.nr_regions; i++) {
+			if (P.regions[i]->start > a) {
+				next = P.regions[i];
+				break;
+			}
+		}
+		if (next && next->start < gap_end)
+			gap_end = next->start;
+		if (!region_add(a, gap_end))
+			return -ENOSPC;
+		a = gap_end;
+	}
+	return 0;
+}
+
+static void slot_free(struct tp_region *r, uint64_t idx)
+{
+	uint32_t s = r->slots[idx];
+
+	if (s != TP_SLOT_NONE) {
+		r->slots[idx] = TP_SLOT_NONE;
+		tier_pool_free_slot(P.pool, s);
+	}
+}
+
+/* ---- arming: register a run of GONE pages and take over what is present -- */
+
+static int pagemap_fd = -1;
+
+/*
+ * Register [start, end) (inside one region, all GONE) and make its pages
+ * UNTOUCHED, or RESIDENT where /proc/self/pagemap says a page is present
+ * or swapped. Called under ev_lock so that no unmap event is handled
+ * meanwhile.
+ */
+static int arm_run(struct tp_region *r, uintptr_t start, uintptr_t end)
+{
+	struct uffdio_register reg = {
+		.range = { .start = start, .len = end - start },
+		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
+	};
+	const uint64_t need = (1ull << _UFFDIO_COPY) | (1ull << _UFFDIO_WAKE) |
+			      (1ull << _UFFDIO_WRITEPROTECT);
+	uint64_t pm[512], i, idx0 = (start - r->start) / PAGE, n = (end - start) / PAGE;
+	int64_t resident = 0;
+
+	raw_madvise(start, end - start, MADV_NOHUGEPAGE);
+	if (ioctl(P.uffd, UFFDIO_REGISTER, &reg))
+		return -errno;
+	if ((reg.ioctls & need) != need) {
+		struct uffdio_range ur = { .start = start, .len = end - start };
+
+		ioctl(P.uffd, UFFDIO_UNREGISTER, &ur);
+		return -EOPNOTSUPP;
+	}
+	for (i = 0; i < n; i++)
+		atomic_store(&r->words[idx0 + i], TP_UNTOUCHED);
+	if (pagemap_fd < 0)
+		pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	for (i = 0; i < n && pagemap_fd >= 0; i += 512) {
+		uint64_t chunk = n - i < 512 ? n - i : 512, j;
+		off_t off = (off_t)((start / PAGE + i) * 8);
+
+		if (pread(pagemap_fd, pm, chunk * 8, off) != (ssize_t)(chunk * 8))
+			break;
+		for (j = 0; j < chunk; j++) {
+			/* bit 63 present, bit 62 swapped */
+			if (!(pm[j] >> 62))
+				continue;
+			if (tp_claim(&r->words[idx0 + i + j], TP_UNTOUCHED, TP_FETCHING, NULL)) {
+				atomic_store(&r->words[idx0 + i + j],
+					     tp_make(TP_RESIDENT, TP_F_DIRTY));
+				resident++;
+			}
+		}
+	}
+	P.nr_resident += resident;
+	P.nr_managed += (int64_t)n;
+	return 0;
+}
+
+/* Arm every GONE run inside [start, end). Takes ev_lock and regions_lock. */
+int tp_manage_range(uintptr_t start, uintptr_t end)
+{
+	int rc = 0, rc2;
+
+	start &= ~(uintptr_t)(PAGE - 1);
+	end = (end + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+	if (start >= end)
+		return 0;
+	pthread_mutex_lock(&P.ev_lock);
+	pthread_rwlock_wrlock(&P.regions_lock);
+	rc = regions_cover(start, end);
+	pthread_rwlock_unlock(&P.regions_lock);
+	if (rc) {
+		pthread_mutex_unlock(&P.ev_lock);
+		return rc;
+	}
+	pthread_rwlock_rdlock(&P.regions_lock);
+	for (uintptr_t a = start; a < end;) {
+		struct tp_region *r = region_find(a);
+		uint64_t i, j;
+		uintptr_t rend;
+
+		if (!r)
+			break;
+		rend = r->end < end ? r->end : end;
+		i = (a - r->start) / PAGE;
+		while (r->start + i * PAGE < rend) {
+			if (tp_state_of(atomic_load(&r->words[i])) != TP_GONE) {
+				i++;
+				continue;
+			}
+			for (j = i; r->start + j * PAGE < rend &&
+				    tp_state_of(atomic_load(&r->words[j])) == TP_GONE;
+			     j++)
+				;
+			rc2 = arm_run(r, r->start + i * PAGE, r->start + j * PAGE);
+			if (rc2 && !rc)
+				rc = rc2;
+			i = j;
+		}
+		a = rend;
+	}
+	pthread_rwlock_unlock(&P.regions_lock);
+	pthread_mutex_unlock(&P.ev_lock);
+	return rc;
+}
+
+/* ---- events (under ev_lock, from the handler that read them) -------------- */
+
+/* Wait until no page of [idx, idx+n) is being fetched (fetchers take no locks). */
+static void wait_fetchers(struct tp_region *r, uint64_t idx, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = idx; i < idx + n; i++)
+		while (tp_state_of(atomic_load(&r->words[i])) == TP_FETCHING)
+			sched_yield();
+}
+
+/* Forget page (r, idx): it was unmapped. */
+static void page_unmapped(struct tp_region *r, uint64_t idx)
+{
+	for (;;) {
+		uint16_t w = atomic_load(&r->words[idx]);
+
+		switch (tp_state_of(w)) {
+		case TP_GONE:
+			return;
+		case TP_FETCHING:
+			sched_yield();
+			continue;
+		case TP_EVICTING:
+			if (atomic_compare_exchange_weak(&r->words[idx], &w,
+							 (uint16_t)(w | TP_F_DISCARD)))
+				return;
+			continue;
+		default:
+			if (!atomic_compare_exchange_weak(&r->words[idx], &w, TP_GONE))
+				continue;
+			if (tp_state_of(w) == TP_RESIDENT)
+				P.nr_resident--;
+			if (tp_state_of(w) == TP_POOL)
+				P.nr_pool--;
+			P.nr_managed--;
+			slot_free(r, idx);
+			return;
+		}
+	}
+}
+
+static void event_unmap(uintptr_t start, uintptr_t end)
+{
+	uintptr_t a = start;
+
+	pthread_rwlock_wrlock(&P.regions_lock);
+	while (a < end) {
+		struct tp_region *r = region_find(a);
+		unsigned int i;
+
+		if (!r) {
+			/* skip to the next region that starts after a */
+			uintptr_t next = end;
+
+			for (i = 0; i < P.nr_regions; i++)
+				if (P.regions[i]->start > a) {
+					next = P.regions[i]->start;
+					break;
+				}
+			a = next;
+			continue;
+		}
+		for (; a < end && a < r->end; a += PAGE)
+			page_unmapped(r, (a - r->start) / PAGE);
+	}
+	pthread_rwlock_unlock(&P.regions_lock);
+}
+
+/* mremap moved [from, from+len) to [to, to+len): the pages' states go along. */
+static void event_remap(uintptr_t from, uintptr_t to, uint64_t len)
+{
+	uint64_t k;
+
+	pthread_rwlock_wrlock(&P.regions_lock);
+	if (regions_cover(to, to + len))
+		tp_log("region table full: memory moved by mremap to %#lx is unmanaged",
+		       (unsigned long)to);
+	for (k = 0; k < len / PAGE; k++) {
+		struct tp_region *rs = region_find(from + k * PAGE);
+		struct tp_region *rd = region_find(to + k * PAGE);
+		uint64_t is, id;
+		uint16_t w, nw;
+
+		if (!rd)
+			continue;
+		id = (to + k * PAGE - rd->start) / PAGE;
+		page_unmapped(rd, id); /* normally GONE already */
+		if (!rs)
+			continue;
+		is = (from + k * PAGE - rs->start) / PAGE;
+		wait_fetchers(rs, is, 1);
+		w = atomic_load(&rs->words[is]);
+		switch (tp_state_of(w)) {
+		case TP_GONE:
+			continue;
+		case TP_EVICTING:
+			/* the evictor lets go of the old place; the page moved with its PTE */
+			nw = tp_make(TP_RESIDENT, TP_F_DIRTY);
+			tp_set_flags(&rs->words[is], TP_F_MOVED);
+			break;
+		default:
+			nw = w & (uint16_t)~(TP_F_CANCEL | TP_F_DISCARD | TP_F_MOVED);
+			atomic_store(&rs->words[is], TP_GONE);
+			break;
+		}
+		rd->slots[id] = rs->slots[is];
+		rs->slots[is] = TP_SLOT_NONE;
+		if (tp_state_of(atomic_load(&rd->words[id])) == TP_GONE)
+			atomic_store(&rd->words[id], nw);
+	}
+	pthread_rwlock_unlock(&P.regions_lock);
+}
+
+static void handle_events(struct uffd_msg *msgs, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct uffd_msg *m = &msgs[i];
+
+		switch (m->event) {
+		case UFFD_EVENT_PAGEFAULT:
+			continue;
+		case UFFD_EVENT_UNMAP:
+		case UFFD_EVENT_REMOVE:
+			event_unmap(m->arg.remove.start, m->arg.remove.end);
+			break;
+		case UFFD_EVENT_REMAP:
+			event_remap(m->arg.remap.from, m->arg.remap.to, m->arg.remap.len);
+			break;
+		default:
+			break;
+		}
+		STAT_INC(nr_events);
+		m->event = 0;
+	}
+}
+
+/* ---- the fault path -------------------------------------------------------- */
+
+static void kick_evictor(void)
+{
+	pthread_mutex_lock(&P.kick_lock);
+	P.kicked = true;
+	pthread_cond_signal(&P.kick_cond);
+	pthread_mutex_unlock(&P.kick_lock);
+}
+
+/* Before bringing @n pages in: wait while that would exceed the limit. */
+static void wait_for_space(unsigned int n)
+{
+	bool waited = false;
+
+	if (!P.limit_pages)
+		return;
+	if ((uint64_t)P.nr_resident + n + P.margin_pages > P.limit_pages)
+		kick_evictor();
+	while ((uint64_t)P.nr_resident + n > P.limit_pages && !P.paused && !P.stopping) {
+		if (!waited) {
+			STAT_INC(nr_space_waits);
+			waited = true;
+		}
+		kick_evictor();
+		sched_yield();
+	}
+}
+
+/* The pool lost a page we need: poison it (SIGBUS to the toucher) or abort. */
+static void fail_access(uintptr_t addr, int rc)
+{
+	tp_log("pool read for page %#lx failed (%s: %s): the access cannot be served",
+	       (unsigned long)addr, strerror(-rc), tier_pool_strerror(P.pool));
+	if (P.have_poison) {
+		struct uffdio_poison p = { .range = { .start = addr, .len = PAGE } };
+
+		if (ioctl(P.uffd, UFFDIO_POISON, &p) == 0) {
+			tp_log("page %#lx poisoned: the thread touching it gets SIGBUS",
+			       (unsigned long)addr);
+			return;
+		}
+	}
+	tp_log("kernel lacks UFFDIO_POISON: aborting rather than returning wrong data");
+	abort();
+}
+
+/* Release page (r, idx) owned in FETCHING into @nw, honouring DISCARD. */
+static void fetch_release(struct tp_region *r, uint64_t idx, uint16_t nw)
+{
+	atomic_store(&r->words[idx], nw);
+}
+
+/* First touch (UNTOUCHED) or a page zapped behind our back (RESIDENT). */
+static void zero_fill(struct tp_handler *h, struct tp_region *r, uint64_t idx, uint16_t old,
+		      bool write)
+{
+	uintptr_t addr = r->start + idx * PAGE;
+	bool was_resident = tp_state_of(old) == TP_RESIDENT;
+	bool has_slot = r->slots[idx] != TP_SLOT_NONE;
+	size_t done;
+	int rc;
+
+	rc = uffd_copy(addr, P.zero_page, PAGE, !write, true, &done);
+	if (rc == 0) {
+		uint16_t f = TP_F_REF;
+
+		if (write || has_slot)
+			f |= TP_F_DIRTY;
+		if (!write)
+			f |= TP_F_WP;
+		fetch_release(r, idx, tp_make(TP_RESIDENT, f));
+		if (!was_resident)
+			P.nr_resident++;
+		STAT_INC(nr_zero_fills);
+		return;
+	}
+	/* -EEXIST: present after all (a stale message); -EAGAIN: an event is pending */
+	fetch_release(r, idx, old);
+	uffd_wake(addr, PAGE);
+}
+
+static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, bool write)
+{
+	struct tier_pool_iov iov[FETCH_MAX];
+	uint64_t pages[FETCH_MAX];
+	unsigned int n = 1, i, window = 0;
+	int64_t stride = 0;
+	int rc;
+
+	pages[0] = idx;
+	if (!P.opts.no_prefetch) {
+		pthread_spin_lock(&r->stream_lock);
+		window = tp_stream_fault(&r->stream, idx, &stride);
+		pthread_spin_unlock(&r->stream_lock);
+		if (P.limit_pages) {
+			int64_t room = (int64_t)P.limit_pages - P.nr_resident -
+				       (int64_t)P.margin_pages - 1;
+
+			if (room < (int64_t)window)
+				window = room > 0 ? (unsigned int)room : 0;
+		}
+		for (i = 1; i <= window && n < FETCH_MAX; i++) {
+			int64_t j = (int64_t)idx + stride * (int64_t)i;
+
+			if (j < 0 || (uint64_t)j >= r->nr_pages)
+				break;
+			if (tp_claim(&r->words[j], TP_POOL, TP_FETCHING, NULL))
+				pages[n++] = (uint64_t)j;
+		}
+		if (n > 1) {
+			pthread_spin_lock(&r->stream_lock);
+			for (i = 1; i < n; i++)
+				tp_stream_push(&r->stream, pages[i]);
+			pthread_spin_unlock(&r->stream_lock);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		iov[i].slot = r->slots[pages[i]];
+		iov[i].buf = h->staging + (size_t)i * PAGE;
+	}
+	rc = tier_pool_read(P.pool, iov, n);
+	if (rc) {
+		for (i = 1; i < n; i++)
+			fetch_release(r, pages[i], TP_POOL);
+		fetch_release(r, idx, TP_POOL);
+		fail_access(r->start + idx * PAGE, rc);
+		return;
+	}
+	/* install: runs of address-contiguous pages with the same mode in one ioctl */
+	for (i = 0; i < n;) {
+		bool wp = !(i == 0 && write);
+		unsigned int k = i + 1, m;
+		size_t done = 0;
+
+		if (wp)
+			while (k < n && pages[k] == pages[k - 1] + 1)
+				k++;
+		rc = uffd_copy(r->start + pages[i] * PAGE, h->staging + (size_t)i * PAGE,
+			       (size_t)(k - i) * PAGE, wp, true, &done);
+		for (m = i; m < k; m++) {
+			uint16_t f;
+
+			if ((size_t)(m - i) * PAGE < done) {
+				f = m == 0 ? TP_F_REF : 0;
+				f |= (m == 0 && write) ? TP_F_DIRTY : TP_F_WP;
+				fetch_release(r, pages[m], tp_make(TP_RESIDENT, f));
+				P.nr_resident++;
+				P.nr_pool--;
+				if (m == 0)
+					STAT_INC(nr_fetches);
+				else
+					STAT_INC(nr_prefetches);
+			} else if (rc == -EEXIST && (size_t)(m - i) * PAGE == done) {
+				/* present after all: keep it, assume it changed */
+				fetch_release(r, pages[m], tp_make(TP_RESIDENT, TP_F_DIRTY));
+				P.nr_resident++;
+				P.nr_pool--;
+				uffd_wake(r->start + pages[m] * PAGE, PAGE);
+			} else {
+				/* -EAGAIN (event pending) or the range went away: not installed */
+				fetch_release(r, pages[m], TP_POOL);
+				if (m == 0)
+					uffd_wake(r->start + pages[m] * PAGE, PAGE);
+			}
+		}
+		i = k;
+	}
+}
+
+static void handle_missing(struct tp_handler *h, uintptr_t addr, bool write);
+
+/* A fault outside our tables: the tail of an mremap that grew in place. */
+static void unknown_fault(struct tp_handler *h, uintptr_t addr, bool write)
+{
+	struct tp_region *r;
+	size_t done;
+	bool known;
+
+	pthread_mutex_lock(&P.ev_lock);
+	pthread_rwlock_rdlock(&P.regions_lock);
+	r = region_find(addr);
+	known = r && tp_state_of(atomic_load(&r->words[(addr - r->start) / PAGE])) != TP_GONE;
+	pthread_rwlock_unlock(&P.regions_lock);
+	if (!known) {
+		/* no event can be read meanwhile: -EAGAIN if one is pending */
+		if (uffd_copy(addr, P.zero_page, PAGE, false, true, &done))
+			uffd_wake(addr, PAGE);
+	}
+	pthread_mutex_unlock(&P.ev_lock);
+	if (known)
+		handle_missing(h, addr, write);
+}
+
+static void handle_missing(struct tp_handler *h, uintptr_t addr, bool write)
+{
+	struct tp_region *r;
+	uint64_t idx;
+	uint16_t old;
+
+	wait_for_space(1);
+	for (;;) {
+		pthread_rwlock_rdlock(&P.regions_lock);
+		r = region_find(addr);
+		if (!r) {
+			pthread_rwlock_unlock(&P.regions_lock);
+			unknown_fault(h, addr, write);
+			return;
+		}
+		idx = (addr - r->start) / PAGE;
+		old = atomic_load(&r->words[idx]);
+		switch (tp_state_of(old)) {
+		case TP_UNTOUCHED:
+		case TP_RESIDENT:
+			if (!tp_claim(&r->words[idx], tp_state_of(old), TP_FETCHING, &old))
+				break;
+			pthread_rwlock_unlock(&P.regions_lock);
+			zero_fill(h, r, idx, old, write);
+			return;
+		case TP_POOL:
+			if (!tp_claim(&r->words[idx], TP_POOL, TP_FETCHING, &old))
+				break;
+			pthread_rwlock_unlock(&P.regions_lock);
+			fetch(h, r, idx, write);
+			return;
+		case TP_FETCHING:
+			/*
+			 * Another fault or a prefetch is installing it: wait for that
+			 * and look again (a present page then gets -EEXIST and a wake).
+			 */
+			pthread_rwlock_unlock(&P.regions_lock);
+			sched_yield();
+			continue;
+		case TP_EVICTING:
+			/* wait for the eviction to finish, then fetch it back */
+			pthread_rwlock_unlock(&P.regions_lock);
+			sched_yield();
+			continue;
+		case TP_GONE:
+		default:
+			pthread_rwlock_unlock(&P.regions_lock);
+			unknown_fault(h, addr, write);
+			return;
+		}
+		pthread_rwlock_unlock(&P.regions_lock);
+	}
+}
+
+static void handle_wp(uintptr_t addr)
+{
+	struct tp_region *r;
+	uint64_t idx;
+	uint16_t old;
+
+	STAT_INC(nr_wp_faults);
+	for (;;) {
+		pthread_rwlock_rdlock(&P.regions_lock);
+		r = region_find(addr);
+		if (!r) {
+			pthread_rwlock_unlock(&P.regions_lock);
+			uffd_wp(addr, PAGE, false);
+			return;
+		}
+		idx = (addr - r->start) / PAGE;
+		old = atomic_load(&r->words[idx]);
+		switch (tp_state_of(old)) {
+		case TP_RESIDENT:
+			/* own it while unprotecting, so no eviction starts in between */
+			if (!tp_claim(&r->words[idx], TP_RESIDENT, TP_FETCHING, &old))
+				break;
+			pthread_rwlock_unlock(&P.regions_lock);
+			if (uffd_wp(addr, PAGE, false)) {
+				/* an event is pending: keep it protected; the writer retries */
+				fetch_release(r, idx, old);
+				uffd_wake(addr, PAGE);
+				return;
+			}
+			fetch_release(r, idx,
+				      tp_make(TP_RESIDENT, (uint16_t)((old | TP_F_DIRTY | TP_F_REF) &
+								      ~TP_F_WP)));
+			return;
+		case TP_EVICTING: {
+			uint16_t w = old;
+
+			if (!atomic_compare_exchange_weak(&r->words[idx], &w,
+							  (uint16_t)(old | TP_F_CANCEL)))
+				break;
+			/* the evictor unprotects (and wakes) or zaps and wakes */
+			pthread_rwlock_unlock(&P.regions_lock);
+			STAT_INC(nr_evict_cancels);
+			return;
+		}
+		case TP_FETCHING:
+			/*
+			 * Its owner may have installed it write-protected and not yet
+			 * published RESIDENT: wait for that, then unprotect it.
+			 */
+			pthread_rwlock_unlock(&P.regions_lock);
+			sched_yield();
+			continue;
+		default:
+			/* not present any more: the writer faults again as missing */
+			pthread_rwlock_unlock(&P.regions_lock);
+			uffd_wake(addr, PAGE);
+			return;
+		}
+		pthread_rwlock_unlock(&P.regions_lock);
+	}
+}
+
+/*
+ * Become the owner of the uffd's read side, wait for a batch and handle its
+ * events, hand the read side on. Returns the number of messages, or -1 at
+ * shutdown.
+ */
+static int handler_wait_batch(struct uffd_msg *msgs)
+{
+	uint64_t spin_ns = (uint64_t)(P.opts.spin_us ? P.opts.spin_us : 1000) * 1000;
+	int n = -1;
+
+	pthread_mutex_lock(&P.owner_lock);
+	while (!P.stopping) {
+		ssize_t rd;
+
+		pthread_mutex_lock(&P.ev_lock);
+		rd = read(P.uffd, msgs, sizeof(msgs[0]) * MSG_BATCH);
+		if (rd > 0) {
+			n = (int)(rd / (ssize_t)sizeof(msgs[0]));
+			handle_events(msgs, (unsigned int)n);
+			pthread_mutex_unlock(&P.ev_lock);
+			break;
+		}
+		pthread_mutex_unlock(&P.ev_lock);
+		if (rd < 0 && errno != EAGAIN && errno != EINTR) {
+			tp_log("reading the userfaultfd failed: %s; the fault loop stops",
+			       strerror(errno));
+			P.stopping = true;
+			break;
+		}
+		if (now_ns() - P.last_fault_ns < spin_ns) {
+			for (int i = 0; i < 64; i++)
+				cpu_relax();
+			continue;
+		}
+		struct pollfd pfd[2] = {
+			{ .fd = P.uffd, .events = POLLIN },
+			{ .fd = P.stop_fd, .events = POLLIN },
+		};
+		poll(pfd, 2, 1000);
+	}
+	pthread_mutex_unlock(&P.owner_lock);
+	return n;
+}
+
+static void *handler_main(void *arg)
+{
+	struct tp_handler *h = arg;
+	struct uffd_msg msgs[MSG_BATCH];
+	int n, i;
+
+	if (P.policy_mode != MPOL_DEFAULT &&
+	    syscall(SYS_set_mempolicy, P.policy_mode, P.policy_mask, 1024))
+		tp_log("set_mempolicy for node %d failed: %s; pages land on the local node",
+		       P.opts.node, strerror(errno));
+	while ((n = handler_wait_batch(msgs)) >= 0) {
+		for (i = 0; i < n; i++) {
+			struct uffd_msg *m = &msgs[i];
+			uintptr_t addr;
+
+			if (m->event != UFFD_EVENT_PAGEFAULT)
+				continue;
+			addr = (uintptr_t)m->arg.pagefault.address & ~(uintptr_t)(PAGE - 1);
+			if (m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) {
+				handle_wp(addr);
+			} else {
+				STAT_INC(nr_faults);
+				handle_missing(h, addr,
+					       m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE);
+			}
+		}
+		P.last_fault_ns = now_ns();
+	}
+	return NULL;
+}
+
+/* ---- eviction ---------------------------------------------------------------- */
+
+struct victim {
+	struct tp_region *r;
+	uint64_t idx;
+	uint16_t old;
+	bool copy;	/* needs write-protect + copy + pool write */
+	bool protected; /* we write-protected it */
+	bool aborted;	/* give it back */
+};
+
+static unsigned int pick_victims(struct victim *v, unsigned int want, uintptr_t lo, uintptr_t hi)
+{
+	unsigned int n = 0, tries;
+	uint64_t cand[EVICT_BATCH];
+
+	pthread_rwlock_rdlock(&P.regions_lock);
+	for (tries = 0; tries < 2 * P.nr_regions + 2 && n < want && P.nr_regions; tries++) {
+		struct tp_region *r;
+		unsigned int k, got;
+		uint64_t scan;
+
+		if (P.clock_region >= P.nr_regions)
+			P.clock_region = 0;
+		r = P.regions[P.clock_region];
+		if (hi && (r->end <= lo || r->start >= hi)) {
+			P.clock_region++;
+			continue;
+		}
+		scan = 2 * r->nr_pages;
+		got = tp_clock_pick(&r->clock, r->words, r->nr_pages, scan, cand, want - n);
+		for (k = 0; k < got; k++) {
+			uintptr_t a = r->start + cand[k] * PAGE;
+			uint16_t old;
+
+			if (hi && (a < lo || a >= hi))
+				continue;
+			if (!tp_claim(&r->words[cand[k]], TP_RESIDENT, TP_EVICTING, &old))
+				continue;
+			v[n].r = r;
+			v[n].idx = cand[k];
+			v[n].old = old;
+			v[n].aborted = false;
+			v[n].protected = false;
+			/* clean = write-protected since its content matched the slot (or zero) */
+			v[n].copy = (old & TP_F_DIRTY) || !(old & TP_F_WP);
+			if (v[n].copy && r->slots[cand[k]] == TP_SLOT_NONE) {
+				uint64_t slot;
+
+				if (tier_pool_alloc_slot(P.pool, &slot) || slot >= TP_SLOT_NONE) {
+					atomic_store(&r->words[cand[k]], old);
+					pthread_rwlock_unlock(&P.regions_lock);
+					return n;
+				}
+				r->slots[cand[k]] = (uint32_t)slot;
+			}
+			n++;
+		}
+		if (n < want)
+			P.clock_region++;
+	}
+	pthread_rwlock_unlock(&P.regions_lock);
+	return n;
+}
+
+/*
+ * Give an owned EVICTING page back (RESIDENT with @flags), or let go of it
+ * if it moved or was unmapped meanwhile. A page written meanwhile (CANCEL)
+ * is write-protected, by us or since its fetch: unprotecting it wakes the
+ * writer. Under ev_lock.
+ */
+static void victim_release(struct victim *v, uint16_t flags)
+{
+	tp_word_t *w = &v->r->words[v->idx];
+	uint16_t cur = atomic_load(w);
+
+	if (cur & TP_F_MOVED) {
+		atomic_store(w, TP_GONE);
+		return;
+	}
+	if (cur & TP_F_DISCARD) {
+		atomic_store(w, TP_GONE);
+		slot_free(v->r, v->idx);
+		P.nr_resident--;
+		P.nr_managed--;
+		return;
+	}
+	if (v->protected || (cur & TP_F_CANCEL)) {
+		int tries = 0;
+
+		while (uffd_wp(v->r->start + v->idx * PAGE, PAGE, false) == -EAGAIN &&
+		       tries++ < 1000) {
+			/* an event is pending: let a handler read it, then retry */
+			pthread_mutex_unlock(&P.ev_lock);
+			sched_yield();
+			pthread_mutex_lock(&P.ev_lock);
+		}
+		flags = (uint16_t)((flags | TP_F_DIRTY) & ~TP_F_WP);
+	}
+	atomic_store(w, tp_make(TP_RESIDENT, flags));
+}
+
+/* Evict up to @want pages (within [lo, hi) if hi != 0). Under evict_lock. */
+static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
+{
+	struct victim v[EVICT_BATCH];
+	struct iovec local[EVICT_BATCH], remote[EVICT_BATCH];
+	struct tier_pool_iov iov[EVICT_BATCH];
+	unsigned int n, i, nc = 0, nr_evicted = 0;
+	unsigned int copy_of[EVICT_BATCH];
+	ssize_t got;
+	int rc;
+
+	if (want > EVICT_BATCH)
+		want = EVICT_BATCH;
+	n = pick_victims(v, want, lo, hi);
+	if (!n)
+		return 0;
+
+	/* 1. write-protect the pages that must be copied */
+	for (i = 0; i < n; i++) {
+		if (!v[i].copy)
+			continue;
+		if (uffd_wp(v[i].r->start + v[i].idx * PAGE, PAGE, true)) {
+			v[i].aborted = true;
+			continue;
+		}
+		v[i].protected = true;
+		local[nc].iov_base = P.evict_staging + (size_t)nc * PAGE;
+		local[nc].iov_len = PAGE;
+		remote[nc].iov_base = (void *)(v[i].r->start + v[i].idx * PAGE);
+		remote[nc].iov_len = PAGE;
+		iov[nc].slot = v[i].r->slots[v[i].idx];
+		iov[nc].buf = local[nc].iov_base;
+		copy_of[nc++] = i;
+	}
+	/* 2. copy out (an unmapped page ends the copy early: EFAULT, not SIGSEGV) */
+	if (nc) {
+		got = process_vm_readv(getpid(), local, nc, remote, nc, 0);
+		if (got < 0)
+			got = 0;
+		for (i = (unsigned int)(got / PAGE); i < nc; i++)
+			v[copy_of[i]].aborted = true;
+		nc = (unsigned int)(got / PAGE);
+	}
+	/* 3. pool write */
+	if (nc) {
+		rc = tier_pool_write(P.pool, iov, nc);
+		if (rc) {
+			static _Atomic int logged;
+
+			if (!logged++)
+				tp_log("pool write failed (%s: %s): pages stay resident",
+				       strerror(-rc), tier_pool_strerror(P.pool));
+			for (i = 0; i < nc; i++)
+				v[copy_of[i]].aborted = true;
+		} else {
+			STAT_ADD(nr_pool_writes, nc);
+		}
+	}
+	/* 4. under ev_lock: cancelled ones back, the rest zapped */
+	pthread_mutex_lock(&P.ev_lock);
+	for (i = 0; i < n; i++) {
+		uint16_t cur = atomic_load(&v[i].r->words[v[i].idx]);
+		uintptr_t a = v[i].r->start + v[i].idx * PAGE;
+
+		if (v[i].aborted) {
+			victim_release(&v[i], v[i].old);
+			continue;
+		}
+		if (cur & (TP_F_CANCEL | TP_F_MOVED | TP_F_DISCARD)) {
+			victim_release(&v[i], v[i].old | TP_F_REF);
+			continue;
+		}
+		if (raw_madvise(a, PAGE, MADV_DONTNEED)) {
+			victim_release(&v[i], v[i].old);
+			continue;
+		}
+		/* a write that faulted after the check waits on the zapped page: wake it */
+		if (v[i].r->slots[v[i].idx] != TP_SLOT_NONE) {
+			atomic_store(&v[i].r->words[v[i].idx], TP_POOL);
+			P.nr_pool++;
+		} else {
+			atomic_store(&v[i].r->words[v[i].idx], TP_UNTOUCHED);
+		}
+		P.nr_resident--;
+		uffd_wake(a, PAGE);
+		nr_evicted++;
+		if (!v[i].copy)
+			STAT_INC(nr_clean_drops);
+	}
+	pthread_mutex_unlock(&P.ev_lock);
+	STAT_ADD(nr_evictions, nr_evicted);
+	return n;
+}
+
+int tier_pager_evict(void *addr, size_t len)
+{
+	uintptr_t lo = (uintptr_t)addr & ~(uintptr_t)(PAGE - 1), hi = (uintptr_t)addr + len;
+	unsigned int rounds = 0;
+
+	if (!P.initialised || P.disabled)
+		return -ENODEV;
+	pthread_mutex_lock(&P.evict_lock);
+	while (rounds++ < 1 + len / PAGE / EVICT_BATCH * 2 && evict_batch(EVICT_BATCH, lo, hi))
+		;
+	pthread_mutex_unlock(&P.evict_lock);
+	return 0;
+}
+
+static void *evictor_main(void *arg)
+{
+	uint64_t last_scan_ns = 0;
+
+	while (!P.stopping) {
+		bool busy = false;
+
+		if (!P.paused && P.limit_pages &&
+		    (uint64_t)P.nr_resident + P.margin_pages > P.limit_pages) {
+			/* evict down to two margins under the limit */
+			pthread_mutex_lock(&P.evict_lock);
+			while (!P.stopping && !P.paused &&
+			       (uint64_t)P.nr_resident + 2 * P.margin_pages > P.limit_pages) {
+				if (!evict_batch(EVICT_BATCH, 0, 0))
+					break;
+			}
+			pthread_mutex_unlock(&P.evict_lock);
+			busy = true;
+		}
+		if (P.opts.scan_maps && !P.paused && now_ns() - last_scan_ns > 20000000ull) {
+			tp_scan_tick(&P.scan);
+			last_scan_ns = now_ns();
+		}
+		if (busy)
+			continue;
+		pthread_mutex_lock(&P.kick_lock);
+		if (!P.kicked) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 10 * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&P.kick_cond, &P.kick_lock, &ts);
+		}
+		P.kicked = false;
+		pthread_mutex_unlock(&P.kick_lock);
+	}
+	return NULL;
+}
+
+/*
+ * The program zaps [start, end) (madvise DONTNEED/REMOVE, interposed):
+ * afterwards the pages read as zeros, so pooled copies are dropped.
+ * Owned pages are waited for (their owners take neither lock held here).
+ */
+void tp_discard_range(uintptr_t start, uintptr_t end)
+{
+	uintptr_t a;
+
+	if (!tp_is_active())
+		return;
+	pthread_rwlock_wrlock(&P.regions_lock);
+	for (a = start & ~(uintptr_t)(PAGE - 1); a < end; a += PAGE) {
+		struct tp_region *r = region_find(a);
+		uint64_t idx;
+
+		if (!r)
+			continue;
+		idx = (a - r->start) / PAGE;
+		for (;;) {
+			uint16_t w = atomic_load(&r->words[idx]);
+			unsigned int st = tp_state_of(w);
+
+			if (st == TP_FETCHING || st == TP_EVICTING) {
+				sched_yield();
+				continue;
+			}
+			if (st == TP_GONE || st == TP_UNTOUCHED)
+				break;
+			if (!atomic_compare_exchange_weak(&r->words[idx], &w, TP_UNTOUCHED))
+				continue;
+			if (st == TP_RESIDENT)
+				P.nr_resident--;
+			else
+				P.nr_pool--;
+			slot_free(r, idx);
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&P.regions_lock);
+}
+
+/* ---- fork, shutdown ------------------------------------------------------------- */
+
+int tier_pager_fetch_all(void)
+{
+	unsigned int ri;
+	int rc = 0;
+
+	if (!P.initialised || P.disabled)
+		return 0;
+	P.paused = true;
+	pthread_mutex_lock(&P.evict_lock); /* no eviction in flight */
+	pthread_rwlock_rdlock(&P.regions_lock);
+	for (ri = 0; ri < P.nr_regions; ri++) {
+		struct tp_region *r = P.regions[ri];
+		uint64_t i;
+
+		for (i = 0; i < r->nr_pages; i++) {
+			struct tier_pool_iov iov;
+			uint16_t old;
+			size_t done;
+
+			while (tp_state_of(atomic_load(&r->words[i])) == TP_FETCHING)
+				sched_yield(); /* a fault in flight: let it finish */
+			if (!tp_claim(&r->words[i], TP_POOL, TP_FETCHING, &old))
+				continue;
+			iov.slot = r->slots[i];
+			iov.buf = P.evict_staging;
+			rc = tier_pool_read(P.pool, &iov, 1);
+			if (rc) {
+				fetch_release(r, i, TP_POOL);
+				tp_log("fetching page %#lx back failed: %s", (unsigned long)(r->start + i * PAGE),
+				       tier_pool_strerror(P.pool));
+				continue;
+			}
+			rc = uffd_copy(r->start + i * PAGE, P.evict_staging, PAGE, true, true, &done);
+			if (rc == 0 || rc == -EEXIST) {
+				fetch_release(r, i, tp_make(TP_RESIDENT, rc ? TP_F_DIRTY : TP_F_WP));
+				P.nr_resident++;
+				P.nr_pool--;
+				rc = 0;
+			} else {
+				fetch_release(r, i, TP_POOL);
+			}
+		}
+	}
+	pthread_rwlock_unlock(&P.regions_lock);
+	pthread_mutex_unlock(&P.evict_lock);
+	return rc;
+}
+
+static void atfork_prepare(void)
+{
+	tier_pager_fetch_all();
+}
+
+void tier_pager_resume(void)
+{
+	P.paused = false;
+	kick_evictor();
+}
+
+/* In a forked child: the child's mappings are not registered (no
+ * UFFD_FEATURE_EVENT_FORK), its memory is complete (fetch_all ran in the
+ * parent): it runs unmanaged. */
+void tp_forked_child(void)
+{
+	if (!P.initialised)
+		return;
+	P.disabled = true;
+	if (P.uffd >= 0)
+		close(P.uffd);
+	if (P.stop_fd >= 0)
+		close(P.stop_fd);
+	P.uffd = P.stop_fd = -1;
+	if (pagemap_fd >= 0)
+		close(pagemap_fd);
+	pagemap_fd = -1;
+}
+
+void tier_pager_shutdown(void)
+{
+	unsigned int i;
+	uint64_t one = 1;
+
+	if (!P.initialised || P.disabled)
+		return;
+	P.opts.scan_maps = false;
+	tier_pager_fetch_all();
+	P.stopping = true;
+	kick_evictor();
+	if (P.evictor_started)
+		pthread_join(P.evictor, NULL);
+	if (write(P.stop_fd, &one, sizeof(one)) < 0) {
+		/* the handlers also see P.stopping within a second */
+	}
+	for (i = 0; i < P.nr_handlers; i++)
+		pthread_join(P.handlers[i].thread, NULL);
+	pthread_rwlock_wrlock(&P.regions_lock);
+	for (i = 0; i < P.nr_regions; i++) {
+		struct uffdio_range ur = { .start = P.regions[i]->start,
+					   .len = P.regions[i]->end - P.regions[i]->start };
+
+		ioctl(P.uffd, UFFDIO_UNREGISTER, &ur); /* fails harmlessly where unmapped */
+	}
+	pthread_rwlock_unlock(&P.regions_lock);
+	close(P.uffd);
+	close(P.stop_fd);
+	P.uffd = P.stop_fd = -1;
+	tier_pool_close(P.pool);
+	P.pool = NULL;
+	P.disabled = true;
+}
+
+void tier_pager_get_stats(struct tier_pager_stats *s)
+{
+	memcpy(s, &P.st, sizeof(*s));
+	s->nr_managed_pages = (uint64_t)(P.nr_managed > 0 ? P.nr_managed : 0);
+	s->nr_resident_pages = (uint64_t)(P.nr_resident > 0 ? P.nr_resident : 0);
+	s->nr_pool_pages = (uint64_t)(P.nr_pool > 0 ? P.nr_pool : 0);
+	s->limit_pages = P.limit_pages;
+}
+
+/* ---- start-up --------------------------------------------------------------------- */
+
+static int uffd_open(void)
+{
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0 && (errno == EPERM || errno == ENOSYS)) {
+		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+		if (dev >= 0) {
+			fd = ioctl(dev, _IO(0xAA, 0x00), O_CLOEXEC | O_NONBLOCK);
+			close(dev);
+		}
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * The UFFDIO_API handshake: first ask what the kernel offers (features 0),
+ * then open a second uffd asking for what we use.
+ */
+static int uffd_setup(void)
+{
+	const uint64_t need = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_EVENT_REMAP |
+			      UFFD_FEATURE_EVENT_UNMAP;
+	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
+	int fd = uffd_open();
+
+	if (fd < 0)
+		return set_err(fd, "userfaultfd: %s (needs CONFIG_USERFAULTFD, and root or "
+				   "vm.unprivileged_userfaultfd=1 or access to /dev/userfaultfd)",
+			       strerror(-fd));
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		int rc = -errno;
+
+		close(fd);
+		return set_err(rc, "UFFDIO_API handshake failed: %s", strerror(-rc));
+	}
+	close(fd);
+	if ((api.features & need) != need)
+		return set_err(-EOPNOTSUPP,
+			       "the kernel's userfaultfd lacks%s%s%s (features %#llx): "
+			       "anonymous write-protect needs Linux >= 5.7",
+			       (api.features & UFFD_FEATURE_PAGEFAULT_FLAG_WP) ? "" : " WP",
+			       (api.features & UFFD_FEATURE_EVENT_REMAP) ? "" : " EVENT_REMAP",
+			       (api.features & UFFD_FEATURE_EVENT_UNMAP) ? "" : " EVENT_UNMAP",
+			       (unsigned long long)api.features);
+	P.features = api.features;
+	P.have_poison = api.features & UFFD_FEATURE_POISON;
+	fd = uffd_open();
+	if (fd < 0)
+		return set_err(fd, "userfaultfd: %s", strerror(-fd));
+	api.api = UFFD_API;
+	api.features = need;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		int rc = -errno;
+
+		close(fd);
+		return set_err(rc, "UFFDIO_API with features %#llx failed: %s",
+			       (unsigned long long)need, strerror(-rc));
+	}
+	if (!(api.ioctls & (1ull << _UFFDIO_REGISTER))) {
+		close(fd);
+		return set_err(-EOPNOTSUPP, "userfaultfd offers no UFFDIO_REGISTER");
+	}
+	P.uffd = fd;
+	return 0;
+}
+
+/* The CXL node: a node with memory and no CPUs (how a CXL expander appears). */
+static int find_cxl_node(void)
+{
+	char path[128], buf[256];
+	int node;
+
+	for (node = 0; node < 64; node++) {
+		int fd;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", node);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n < 0)
+			continue;
+		buf[n] = 0;
+		if (buf[0] != '\n' && buf[0] != 0)
+			continue;
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo", node);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		if (strstr(buf, "MemTotal:") && !strstr(buf, "MemTotal:        0 kB"))
+			return node;
+	}
+	return -1;
+}
+
+static void setup_policy(void)
+{
+	int node = P.opts.node;
+
+	P.policy_mode = MPOL_DEFAULT;
+	memset(P.policy_mask, 0, sizeof(P.policy_mask));
+	if (node == TIER_PAGER_NODE_LOCAL)
+		return;
+	if (node == TIER_PAGER_NODE_DEFAULT) {
+		node = find_cxl_node();
+		if (node < 0)
+			return;
+		P.policy_mode = MPOL_PREFERRED;
+	} else {
+		P.policy_mode = MPOL_BIND;
+	}
+	P.policy_mask[node / 64] |= 1ul << (node % 64);
+	P.opts.node = node;
+}
+
+int tier_pager_init(const struct tier_pager_opts *o)
+{
+	pthread_attr_t attr;
+	unsigned int i, want_handlers;
+	int rc;
+
+	if (P.initialised)
+		return set_err(-EBUSY, "the pager is already running in this process");
+	if (!o->pool_uris || !*o->pool_uris)
+		return set_err(-EINVAL, "no pool given");
+	P.opts = *o;
+	P.nr_handlers = o->nr_handlers ? o->nr_handlers : 2;
+	if (P.nr_handlers > 16)
+		P.nr_handlers = 16;
+	P.limit_pages = o->local_limit_bytes / PAGE;
+	P.margin_pages = P.limit_pages / 32;
+	if (P.margin_pages < 64)
+		P.margin_pages = 64;
+	if (P.margin_pages > 4096)
+		P.margin_pages = 4096;
+	if (P.limit_pages && P.limit_pages < 4 * P.margin_pages)
+		P.margin_pages = P.limit_pages / 4;
+	setup_policy();
+
+	rc = uffd_setup();
+	if (rc)
+		return rc;
+	rc = tier_pool_open(o->pool_uris, o->pool_bytes ? o->pool_bytes : DEFAULT_POOL_BYTES,
+			    &P.pool);
+	if (rc) {
+		set_err(rc, "pool %s: %s", o->pool_uris, tier_pool_strerror(NULL));
+		goto out_close_uffd;
+	}
+	P.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (P.stop_fd < 0) {
+		rc = set_err(-errno, "eventfd: %s", strerror(errno));
+		goto out_close_pool;
+	}
+	P.zero_page = tp_own_map(PAGE, true);
+	P.evict_staging = tp_own_map((size_t)EVICT_BATCH * PAGE, true);
+	if (!P.zero_page || !P.evict_staging) {
+		rc = set_err(-ENOMEM, "cannot map the pager's buffers");
+		goto out_close_stop;
+	}
+	tier_pool_reg_buf(P.pool, P.zero_page, PAGE);
+	rc = tier_pool_reg_buf(P.pool, P.evict_staging, (size_t)EVICT_BATCH * PAGE);
+	if (rc) {
+		set_err(rc, "registering buffers with the pool: %s", tier_pool_strerror(P.pool));
+		goto out_close_stop;
+	}
+	if (o->scan_maps) {
+		rc = tp_scan_init(&P.scan);
+		if (rc) {
+			set_err(rc, "cannot read /proc/self/maps: %s", strerror(-rc));
+			goto out_close_stop;
+		}
+	}
+	P.initialised = true;
+	want_handlers = P.nr_handlers;
+	P.nr_handlers = 0;
+	for (i = 0; i < want_handlers; i++) {
+		struct tp_handler *h = &P.handlers[i];
+		void *stack = tp_own_map(HANDLER_STACK_BYTES, true);
+
+		h->idx = i;
+		h->staging = tp_own_map((size_t)FETCH_MAX * PAGE, true);
+		if (!stack || !h->staging) {
+			rc = set_err(-ENOMEM, "cannot map handler thread memory");
+			goto out_stop_threads;
+		}
+		rc = tier_pool_reg_buf(P.pool, h->staging, (size_t)FETCH_MAX * PAGE);
+		if (rc) {
+			set_err(rc, "registering buffers with the pool: %s", tier_pool_strerror(P.pool));
+			goto out_stop_threads;
+		}
+		pthread_attr_init(&attr);
+		pthread_attr_setstack(&attr, stack, HANDLER_STACK_BYTES);
+		rc = -pthread_create(&h->thread, &attr, handler_main, h);
+		pthread_attr_destroy(&attr);
+		if (rc) {
+			set_err(rc, "cannot start a fault handler thread: %s", strerror(-rc));
+			goto out_stop_threads;
+		}
+		P.nr_handlers = i + 1;
+	}
+	{
+		void *stack = tp_own_map(HANDLER_STACK_BYTES, true);
+
+		pthread_attr_init(&attr);
+		if (stack)
+			pthread_attr_setstack(&attr, stack, HANDLER_STACK_BYTES);
+		rc = -pthread_create(&P.evictor, &attr, evictor_main, NULL);
+		pthread_attr_destroy(&attr);
+		if (rc) {
+			set_err(rc, "cannot start the evictor thread: %s", strerror(-rc));
+			goto out_stop_threads;
+		}
+		P.evictor_started = true;
+	}
+	{
+		static bool atfork_done;
+
+		/* fork: the child must inherit complete memory (see tp_forked_child) */
+		if (!atfork_done && !pthread_atfork(atfork_prepare, tier_pager_resume,
+						    tp_forked_child))
+			atfork_done = true;
+	}
+	if (o->verbose)
+		tp_log("started: pool %s (%" PRIu64 " MiB leased), local limit %" PRIu64
+		       " MiB, %u handlers, node %s%d, features %#llx",
+		       o->pool_uris, tier_pool_nr_slots(P.pool) * PAGE >> 20,
+		       P.limit_pages * PAGE >> 20, P.nr_handlers,
+		       P.policy_mode == MPOL_DEFAULT ? "local/" : "", P.opts.node,
+		       (unsigned long long)P.features);
+	return 0;
+
+out_stop_threads:
+	{
+		int keep = rc;
+
+		tier_pager_shutdown();
+		P.initialised = false;
+		return keep;
+	}
+out_close_stop:
+	close(P.stop_fd);
+	P.stop_fd = -1;
+out_close_pool:
+	tier_pool_close(P.pool);
+	P.pool = NULL;
+out_close_uffd:
+	close(P.uffd);
+	P.uffd = -1;
+	return rc;
+}
+
+int tier_pager_manage(void *addr, size_t len)
+{
+	if (!P.initialised || P.disabled)
+		return -ENODEV;
+	if ((uintptr_t)addr % PAGE)
+		return -EINVAL;
+	return tp_manage_range((uintptr_t)addr, (uintptr_t)addr + len);
+}
+
+bool tp_is_active(void)
+{
+	return P.initialised && !P.disabled;
+}
+
+const struct tier_pager_opts *tp_opts(void)
+{
+	return &P.opts;
+}

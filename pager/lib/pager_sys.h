@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pager_sys.h — what pager.c shares with the /proc/self/maps scanner and
+ * the preload glue (the parts that make system calls).
+ */
+#ifndef TIERD_PAGER_SYS_H
+#define TIERD_PAGER_SYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tierd/pager.h"
+
+struct tp_range {
+	uintptr_t start, end;
+};
+
+/* The maps scanner: manages anonymous private memory that appears. */
+struct tp_scan {
+	struct tp_range *excl; /* anonymous memory that existed at start */
+	unsigned int nr_excl, max_excl;
+	char *buf;
+	size_t buf_size;
+	uint64_t last_rss_pages;
+	uint64_t last_full_ns;
+	int statm_fd;
+};
+
+int tp_scan_init(struct tp_scan *s);
+void tp_scan_tick(struct tp_scan *s);
+/* Scan now (also from tier_pager_manage_all). */
+void tp_scan_now(struct tp_scan *s);
+
+void tp_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *tp_own_map(size_t len, bool lock);
+bool tp_own_first(uintptr_t start, uintptr_t end, struct tp_range *out);
+int tp_manage_range(uintptr_t start, uintptr_t end);
+/* The program is about to zap [start, end) (madvise DONTNEED/REMOVE). */
+void tp_discard_range(uintptr_t start, uintptr_t end);
+void tp_forked_child(void);
+bool tp_is_active(void);
+const struct tier_pager_opts *tp_opts(void);
+
+#endif /* TIERD_PAGER_SYS_H */

@@ -1,0 +1,15 @@
+# pager/tierpager.mk — libtierpager: build/lib/libtierpager.so (LD_PRELOAD by
+# `tierctl run`), and PAGER_SRCS for programs that link the pager and call
+# include/tierd/pager.h themselves (link with $(PAGER_LDLIBS)).
+# Named to sort after pool.mk: it uses POOL_SRCS, expanded at include time.
+
+PAGER_CORE_SRCS := pager/lib/pager.c pager/lib/pager_scan.c pager/lib/policy.c \
+	pager/lib/options.c
+PAGER_SRCS := $(PAGER_CORE_SRCS) $(POOL_SRCS)
+PAGER_LDLIBS := $(POOL_LDLIBS)
+
+$(eval $(call shlib,libtierpager,pager/lib/preload.c $(PAGER_SRCS),$(PAGER_LDLIBS)))
+
+
+# workloads the pager's tests and benchmark run
+$(eval $(call program,tier-memcheck,tools/workloads/memcheck.c,-ldl))

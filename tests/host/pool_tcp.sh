@@ -67,6 +67,17 @@ log "a dropped connection reconnects within the grace and finds its pages"
 check "reconnect keeps the data" "$CHECK" --pool "$A" --bytes 8M write 3 drop verify 3
 check "server logged the reclaim" grep -q "reclaimed by" "$T/A.log"
 
+log "a server that stalls for a few seconds: the client waits (generous timeout) and gets its pages"
+"$CHECK" --pool "$A" --bytes 8M write 9 touch "$T/s-up" waitfile "$T/s-go" verify 9 >"$T/cs.log" 2>&1 &
+cs=$!
+check "client up" wait_for 60 test -e "$T/s-up"
+kill -STOP "$PID_A"
+touch "$T/s-go"
+sleep 4
+kill -CONT "$PID_A"
+wait $cs
+check "verify across a 4 s server stall" [ $? = 0 ]
+
 log "a client that dies: its lease lingers for the grace, then is freed"
 "$CHECK" --pool "$A" --bytes 16M write 4 touch "$T/held" sleep 600 >"$T/c3.log" 2>&1 &
 c3=$!

@@ -221,6 +221,8 @@ static void cmd_status(struct tierd *t, struct client *c)
 		json_object_array_add(arr, e);
 	}
 	json_object_object_add(g, "records_received", u64_json(observer_records_received(t->ob)));
+	json_object_object_add(g, "fault_records_received",
+			       u64_json(observer_fault_records_received(t->ob)));
 	json_object_object_add(g, "records_dropped", u64_json(observer_records_dropped(t->ob)));
 	json_object_object_add(g, "migrate_unattributed",
 			       u64_json(observer_migrate_unattributed(t->ob)));

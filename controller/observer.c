@@ -48,6 +48,7 @@ struct tierd_observer {
 	char pinned[32][64]; /* names pinned under pin_root, to unpin */
 	int nr_pinned;
 	uint64_t records_received;
+	uint64_t fault_records_received;
 	int nr_cpus;
 	bool batching;
 	const char *migration_note;
@@ -244,6 +245,8 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 		if (!sz || sz > size)
 			break;
 		ob->records_received++;
+		if (h->type == TIERD_REC_FAULT)
+			ob->fault_records_received++;
 		if (ob->opts.on_record)
 			ob->opts.on_record(ob->opts.ctx, h, sz);
 		p += sz;
@@ -589,6 +592,11 @@ uint64_t observer_migrate_unattributed(struct tierd_observer *ob)
 uint64_t observer_records_received(struct tierd_observer *ob)
 {
 	return ob->records_received;
+}
+
+uint64_t observer_fault_records_received(struct tierd_observer *ob)
+{
+	return ob->fault_records_received;
 }
 
 const char *observer_migration_note(struct tierd_observer *ob)

@@ -56,6 +56,7 @@ const struct observer_prog_state *observer_programs(struct tierd_observer *ob, i
 uint64_t observer_records_dropped(struct tierd_observer *ob);
 uint64_t observer_migrate_unattributed(struct tierd_observer *ob);
 uint64_t observer_records_received(struct tierd_observer *ob);
+uint64_t observer_fault_records_received(struct tierd_observer *ob);
 /* A sentence for status when migrations cannot be attributed, else NULL. */
 const char *observer_migration_note(struct tierd_observer *ob);
 

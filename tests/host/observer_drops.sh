@@ -40,7 +40,8 @@ log "faults $faults, fault records received $received, dropped $dropped (global 
 check "the storm was counted (faults >= $N)" [ "$faults" -ge $N ]
 check "records were dropped while tierd was stopped" [ "$dropped" -gt 0 ]
 check "faults = records received + records dropped" [ "$faults" = $((received + dropped)) ]
-check "the global drop count agrees" [ "$gdropped" = "$dropped" ]
+# (the global count also holds other records lost meanwhile, e.g. DAMON's)
+check "the global drop count includes them" [ "$gdropped" -ge "$dropped" ]
 bd=$(bpftool map dump pinned "$TEST_TMP/pins/cgroup_stats" | jq '.[0].value.records_dropped')
 check "cgroup_stats shows records_dropped ($bd)" [ "$bd" = "$dropped" ]
 check "tierctl status says so" bash -c "'$TIERD_BIN/tierctl' --socket '$SOCK' status | grep -q 'records dropped $dropped'"

@@ -13,3 +13,6 @@ $(eval $(call shlib,libtierpager,pager/lib/preload.c $(PAGER_SRCS),$(PAGER_LDLIB
 
 # workloads the pager's tests and benchmark run
 $(eval $(call program,tier-memcheck,tools/workloads/memcheck.c,-ldl))
+
+$(eval $(call unit_test,test_pager_policy,pager/lib/policy.c,))
+$(eval $(call unit_test,test_pager_options,pager/lib/options.c,))

@@ -1439,6 +1439,9 @@ void tp_forked_child(void)
 	if (P.stop_fd >= 0)
 		close(P.stop_fd);
 	P.uffd = P.stop_fd = -1;
+	if (P.pool)
+		tier_pool_abandon(P.pool); /* the parent's lease and connections stay */
+	P.pool = NULL;
 	if (pagemap_fd >= 0)
 		close(pagemap_fd);
 	pagemap_fd = -1;

@@ -338,6 +338,9 @@ int main(int argc, char **argv)
 	pthread_create(&mon, NULL, monitor_main, NULL);
 	setup_memory();
 	settle();
+	/* measure from here: before, the pager may not have found malloc's memory yet */
+	max_resident_pages = 0;
+	max_rss_anon_kib = 0;
 	for (r = 1; r <= nr_rounds; r++) {
 		run_round(r);
 		last = r;

@@ -247,6 +247,35 @@ static uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/*
+ * The kernel's NUMA balancing moves pages too: in mode 1 it pulls pages
+ * toward the CPUs that touch them (node 0 here), in mode 2 it promotes hot
+ * CXL pages itself. Either fights tierd's plan for a managed cgroup
+ * (observed in the guest: the DRAM footprint creeps 10-30% over the budget
+ * between rounds). tierd does not switch it off — it is the machine's
+ * setting — but says so, at start and in status.
+ */
+static void check_numa_balancing(struct tiering *tg, bool log_change)
+{
+	int v = -1, old = tg->numa_balancing;
+	FILE *f;
+
+	if (!tg->numa_balancing_path)
+		return;
+	f = fopen(tg->numa_balancing_path, "re");
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	tg->numa_balancing = v;
+	if (log_change && v > 0 && v != old && tg->has_cxl)
+		log_warn("kernel NUMA balancing is on (%s = %d): the kernel also moves the pages "
+			 "of managed cgroups, against tierd's budgets; set it to 0 to leave "
+			 "placement to tierd",
+			 tg->numa_balancing_path, v);
+}
+
 static int compute_nodes(struct tiering *tg, const struct policy *p, struct policy_tier_nodes *out)
 {
 	return policy_tier_nodes(&p->tiers, tg->rank, TIERD_MAX_NODES, out);
@@ -284,9 +313,12 @@ int tiering_init(struct tiering *tg, const struct tiering_ops *ops, const uint32
 	}
 	tg->has_cxl = tg->nodes.nr_cxl > 0;
 	tg->damon_prog_attached = damon_prog_attached;
-	if (damon_root)
+	tg->numa_balancing = -1;
+	if (damon_root) {
 		damon_probe(&tg->damon, damon_root, NULL);
-	else
+		tg->numa_balancing_path = "/proc/sys/kernel/numa_balancing";
+		check_numa_balancing(tg, true);
+	} else
 		snprintf(tg->damon.why, sizeof(tg->damon.why), "DAMON not used (tests)");
 	return 0;
 }
@@ -765,7 +797,8 @@ int tiering_round(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms)
 	}
 	cg->round_ns = mono_ns() - t0;
 	fmt_pages(after, sizeof(after), cg->plan.nr_after[HEAT_TIER_DRAM]);
-	if (cg->plan.nr_moves || tg->dry_run)
+	/* a dry run also shows its first round, so a quiet plan is visible */
+	if (cg->plan.nr_moves || (tg->dry_run && cg->nr_rounds == 1))
 		log_info("%sround %s: %s %" PRIu64 " page(s) to DRAM (hot: heat >= %.2f, "
 			 "incumbents >= %.2f), %" PRIu64 " to CXL (cold: below the DRAM cut; "
 			 "wanted %" PRIu64 "/%" PRIu64 ", limits %" PRIu64 "/%" PRIu64
@@ -821,8 +854,10 @@ uint64_t tiering_tick(struct tiering *tg, uint64_t now_ms)
 		if (cg->next_round_ms < next)
 			next = cg->next_round_ms;
 	}
-	if (ran || (tg->damon.running && !tg->nr_cgs))
+	if (ran) {
 		update_damon(tg, now_ms);
+		check_numa_balancing(tg, true);
+	}
 	if (!tg->nr_cgs && tg->damon.running)
 		damon_set_targets(&tg->damon, NULL, 0, mono_ns());
 	return next == UINT64_MAX ? tg->policy.moves.interval_ms
@@ -957,5 +992,14 @@ struct json_object *tiering_json(const struct tiering *tg)
 	json_object_object_add(o, "damon_targets", json_object_new_int(tg->damon.nr_targets));
 	json_object_object_add(o, "dry_run", json_object_new_boolean(tg->dry_run));
 	json_object_object_add(o, "managed", json_object_new_int(tg->nr_cgs));
+	json_object_object_add(o, "kernel_numa_balancing", json_object_new_int(tg->numa_balancing));
+	if (tg->numa_balancing > 0 && tg->has_cxl)
+		json_object_object_add(
+		    o, "note",
+		    json_object_new_string(
+			"kernel NUMA balancing is on: the kernel also moves "
+			"pages of managed cgroups (see kernel_promote_pages_per_s); "
+			"set /proc/sys/kernel/numa_balancing to 0 to leave "
+			"placement to tierd"));
 	return o;
 }

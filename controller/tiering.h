@@ -102,6 +102,8 @@ struct tiering {
 	struct tiering_ops ops;
 	struct damon_ctl damon;
 	bool damon_prog_attached; /* the observer forwards damon_aggregated */
+	int numa_balancing; /* /proc/sys/kernel/numa_balancing; -1 unknown */
+	const char *numa_balancing_path; /* NULL in tests */
 	struct tiering_cg **cgs;
 	unsigned nr_cgs;
 	/* scratch, reused by every round */

@@ -152,6 +152,8 @@ static void print_text(struct json_object *r)
 		       json_object_object_get_ex(v, "dry_run", &dry) && json_object_get_boolean(dry)
 			   ? "; dry run"
 			   : "");
+		if (json_object_object_get_ex(v, "note", &dry))
+			printf("note: %s\n", json_object_get_string(dry));
 	}
 	if (json_object_object_get_ex(r, "notes", &notes))
 		for (i = 0; i < json_object_array_length(notes); i++)

@@ -52,6 +52,12 @@ struct tier_pool_ops {
 	int (*write)(struct tier_pool_conn *conn, const struct tier_pool_iov *iov, unsigned int nr);
 	int (*reg_buf)(struct tier_pool_conn *conn, void *buf, size_t len); /* may be NULL */
 	void (*close)(struct tier_pool_conn *conn);
+	/*
+	 * Free this process's memory of @conn without touching the connection
+	 * (a fork()ed child's copy: the socket, QP and lease are the parent's).
+	 * May be NULL: the child's copy is then leaked, not closed.
+	 */
+	void (*abandon)(struct tier_pool_conn *conn);
 };
 
 struct tier_pool;
@@ -62,6 +68,16 @@ struct tier_pool;
  */
 int tier_pool_open(const char *uris, uint64_t want_bytes, struct tier_pool **poolp);
 void tier_pool_close(struct tier_pool *pool);
+
+/*
+ * In a fork()ed child: let go of the pool inherited from the parent without
+ * disturbing it. tier_pool_close() there would give the parent's lease back
+ * and shut the parent's connections; this only closes the child's copies
+ * of file descriptors and frees memory. The child then opens a pool of its
+ * own (pages it needs from the parent's pool must be read before the fork
+ * or through the parent).
+ */
+void tier_pool_abandon(struct tier_pool *pool);
 
 uint64_t tier_pool_nr_slots(const struct tier_pool *pool);
 uint64_t tier_pool_nr_free_slots(const struct tier_pool *pool);

@@ -334,6 +334,22 @@ void tier_pool_close(struct tier_pool *pool)
 	free(pool);
 }
 
+void tier_pool_abandon(struct tier_pool *pool)
+{
+	unsigned int i;
+
+	if (!pool)
+		return;
+	for (i = 0; i < pool->nr_servers; i++) {
+		struct pool_server *s = &pool->servers[i];
+
+		if (s->conn && s->ops->abandon)
+			s->ops->abandon(s->conn);
+		s->conn = NULL;
+	}
+	tier_pool_close(pool); /* with no connections left: frees memory only */
+}
+
 static int count_uris(const char *uris)
 {
 	int n = 1;

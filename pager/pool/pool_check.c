@@ -9,6 +9,8 @@
  *                    in batches of 1 to 64 pages, N threads on N stripes
  *     verify SEED    read every slot back; fail on any mismatch
  *     drop           break the connections (tcp) so the next request reconnects
+ *     fork SEED      a child abandons the inherited pool, opens its own and
+ *                    writes/verifies SEED there
  *     sleep SECS | touch FILE | waitfile FILE (waits up to 120 s)
  *     fail           the next action must fail (prints the error it got)
  *     bench          4 KiB and 64-page latency/throughput
@@ -30,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -228,6 +231,48 @@ static int do_bench(void)
 	return 0;
 }
 
+/*
+ * fork(): the child lets go of the parent's pool (tier_pool_abandon), opens
+ * its own, writes and verifies @seed there; the parent's pool must be
+ * untouched (the caller verifies it afterwards).
+ */
+static int do_fork(const char *uris, uint64_t bytes, uint64_t seed)
+{
+	pid_t pid = fork();
+	int status, rc;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		tier_pool_abandon(pool);
+		free(slots);
+		slots = NULL;
+		rc = tier_pool_open(uris, bytes, &pool);
+		if (rc) {
+			fprintf(stderr, "child: %s\n", tier_pool_strerror(NULL));
+			_exit(1);
+		}
+		rc = tier_pool_reg_buf(pool, bufs, (size_t)nr_threads * BATCH * TIER_PAGE_SIZE);
+		if (!rc)
+			rc = do_write(seed);
+		if (!rc)
+			rc = do_verify(seed);
+		if (rc)
+			fprintf(stderr, "child: %s (%s)\n", tier_pool_strerror(pool),
+				strerror(-rc));
+		tier_pool_close(pool);
+		_exit(rc ? 1 : 0);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		tier_pool_set_error("the forked child failed");
+		return -EIO;
+	}
+	printf("forked child used a pool of its own\n");
+	return 0;
+}
+
 /* ---- malformed requests ------------------------------------------------------ */
 
 static int failures;
@@ -373,6 +418,14 @@ static int do_malformed(const char *uri)
 	return failures ? -EPROTO : 0;
 }
 
+/* The pool's last error, or this thread's when the pool has none. */
+static const char *why_failed(void)
+{
+	const char *s = tier_pool_strerror(pool);
+
+	return *s ? s : tier_pool_thread_error();
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -482,6 +535,9 @@ int main(int argc, char **argv)
 				usleep(100000);
 			rc = t < 1200 ? 0 : -ETIMEDOUT;
 			i++;
+		} else if (!strcmp(a, "fork") && arg) {
+			rc = do_fork(uris, bytes, strtoull(arg, NULL, 0));
+			i++;
 		} else if (!strcmp(a, "bench")) {
 			rc = do_bench();
 		} else {
@@ -495,14 +551,14 @@ int main(int argc, char **argv)
 					a);
 				return 1;
 			}
-			printf("failed as expected: %s (%s)\n", tier_pool_strerror(pool),
+			printf("failed as expected: %s (%s)\n", why_failed(),
 			       strerror(-rc));
 			must_fail = false;
 			continue;
 		}
 		if (rc) {
 			fprintf(stderr, "tier-pool-check: %s: %s (%s)\n", a,
-				tier_pool_strerror(pool), strerror(-rc));
+				why_failed(), strerror(-rc));
 			return 1;
 		}
 	}

@@ -110,4 +110,5 @@ const struct tier_pool_ops tier_pool_mem_ops = {
 	.write = mem_write,
 	.reg_buf = NULL,
 	.close = mem_close,
+	.abandon = mem_close, /* the child's private copy of the region */
 };

@@ -332,9 +332,12 @@ static void rdma_close(struct tier_pool_conn *c)
 	free(c);
 }
 
+static pid_t rdma_owner_pid; /* the process whose verbs contexts librdmacm holds */
+
 static int rdma_open(const char *uri, uint64_t want_slots, struct tier_pool_conn **connp,
 		     uint64_t *granted_slots)
 {
+	pid_t owner;
 	struct tier_pool_conn *c;
 	char err[384];
 	uint64_t deadline;
@@ -350,6 +353,20 @@ static int rdma_open(const char *uri, uint64_t want_slots, struct tier_pool_conn
 		tier_pool_set_error("%s", err);
 		goto out_close;
 	}
+	/*
+	 * libibverbs and librdmacm keep device contexts per process and cannot
+	 * start over in a fork()ed child (the kernel refuses the parent's
+	 * contexts there: EACCES on the first post).
+	 */
+	owner = __atomic_load_n(&rdma_owner_pid, __ATOMIC_ACQUIRE);
+	if (owner && owner != getpid()) {
+		tier_pool_set_error("RDMA cannot be used in a fork()ed child of a process that "
+				    "already used it (a libibverbs limitation): exec first, or use "
+				    "a tcp:// or shm: pool in the child");
+		rc = -EOPNOTSUPP;
+		goto out_close;
+	}
+	__atomic_store_n(&rdma_owner_pid, getpid(), __ATOMIC_RELEASE);
 	c->ec = rdma_create_event_channel();
 	if (!c->ec) {
 		rc = errno ? -errno : -ENODEV;
@@ -593,6 +610,17 @@ static int rdma_write(struct tier_pool_conn *c, const struct tier_pool_iov *iov,
 	return rdma_io(c, true, iov, nr);
 }
 
+/*
+ * A fork()ed child: verbs objects live in the parent's device context, and
+ * destroying them from the child would tear down the parent's QP. Free the
+ * bookkeeping only.
+ */
+static void rdma_abandon(struct tier_pool_conn *c)
+{
+	free(c->bufs);
+	free(c);
+}
+
 const struct tier_pool_ops tier_pool_rdma_ops = {
 	.scheme = "rdma",
 	.open = rdma_open,
@@ -600,4 +628,5 @@ const struct tier_pool_ops tier_pool_rdma_ops = {
 	.write = rdma_write,
 	.reg_buf = rdma_reg_buf,
 	.close = rdma_close,
+	.abandon = rdma_abandon,
 };

@@ -142,6 +142,14 @@ static void shm_close(struct tier_pool_conn *c)
 	free(c);
 }
 
+/* A fork()ed child: the parent's socket stays open, its lease held. */
+static void shm_abandon(struct tier_pool_conn *c)
+{
+	munmap(c->map, c->nr_slots * TIER_PAGE_SIZE);
+	close(c->sock);
+	free(c);
+}
+
 const struct tier_pool_ops tier_pool_shm_ops = {
 	.scheme = "shm",
 	.open = shm_open_conn,
@@ -149,4 +157,5 @@ const struct tier_pool_ops tier_pool_shm_ops = {
 	.write = shm_write,
 	.reg_buf = NULL,
 	.close = shm_close,
+	.abandon = shm_abandon,
 };

@@ -598,6 +598,21 @@ static void tcp_close(struct tier_pool_conn *c)
 	free(c);
 }
 
+/*
+ * A fork()ed child: closing its copies of the sockets sends nothing (the
+ * parent still holds them); no RELEASE, no shutdown(). The mutexes are not
+ * taken: another thread of the parent may have held one at the fork.
+ */
+static void tcp_abandon(struct tier_pool_conn *c)
+{
+	int i;
+
+	for (i = 0; i < TCP_MAX_CHANNELS; i++)
+		if (c->chans[i].fd >= 0)
+			close(c->chans[i].fd);
+	free(c);
+}
+
 int tier_pool_tcp_debug_drop(struct tier_pool_conn *c)
 {
 	unsigned int i, n = __atomic_load_n(&c->nr_chans, __ATOMIC_ACQUIRE);
@@ -621,4 +636,5 @@ const struct tier_pool_ops tier_pool_tcp_ops = {
 	.write = tcp_write,
 	.reg_buf = NULL,
 	.close = tcp_close,
+	.abandon = tcp_abandon,
 };

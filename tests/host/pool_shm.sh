@@ -37,6 +37,8 @@ check "round trip" "$CHECK" --pool "$A" --bytes 16M write 11 verify 11
 check "round trip, 4 threads" "$CHECK" --pool "$A" --bytes 16M --threads 4 write 12 verify 12
 check "all space back after a clean close" field_is "$A" free_slots "$TOTAL"
 
+check "fork: the child uses its own pool, the parent's is untouched" "$CHECK" --pool "$A" --bytes 8M write 21 fork 22 verify 21
+
 "$CHECK" --pool "$A" --bytes 16M write 1 touch "$T/a" waitfile "$T/b" verify 1 >"$T/c1.log" 2>&1 &
 c1=$!
 "$CHECK" --pool "$A" --bytes 16M waitfile "$T/a" write 2 touch "$T/b" verify 2 >"$T/c2.log" 2>&1 &

@@ -63,6 +63,9 @@ log "four threads share the lease over several connections"
 check "4 threads write and verify" "$CHECK" --pool "$A" --bytes 16M --threads 4 write 12 verify 12
 check "more connections joined the lease" grep -q "joined by" "$T/A.log"
 
+log "fork: the child abandons the inherited pool and opens its own"
+check "fork: the parent's pool is untouched" "$CHECK" --pool "$A" --bytes 8M write 21 fork 22 verify 21
+
 log "a dropped connection reconnects within the grace and finds its pages"
 check "reconnect keeps the data" "$CHECK" --pool "$A" --bytes 8M write 3 drop verify 3
 check "server logged the reclaim" grep -q "reclaimed by" "$T/A.log"

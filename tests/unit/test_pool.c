@@ -215,6 +215,18 @@ static void test_multi_server(void **state)
 	free(bufs);
 }
 
+/* abandon (the fork()ed child's way out) frees without error; NULL is a no-op */
+static void test_abandon(void **state)
+{
+	struct tier_pool *pool;
+	uint64_t slot;
+
+	assert_int_equal(tier_pool_open("mem:64K,mem:64K", 1 << 20, &pool), 0);
+	assert_int_equal(tier_pool_alloc_slot(pool, &slot), 0);
+	tier_pool_abandon(pool);
+	tier_pool_abandon(NULL);
+}
+
 static void test_open_errors(void **state)
 {
 	struct tier_pool *pool = (void *)1;
@@ -346,7 +358,7 @@ int main(void)
 		cmocka_unit_test(test_parse_size),  cmocka_unit_test(test_mem_round_trip),
 		cmocka_unit_test(test_allocator),   cmocka_unit_test(test_multi_server),
 		cmocka_unit_test(test_open_errors), cmocka_unit_test(test_proto_hdr),
-		cmocka_unit_test(test_proto_io),
+		cmocka_unit_test(test_proto_io),    cmocka_unit_test(test_abandon),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -551,14 +551,13 @@ int main(int argc, char **argv)
 					a);
 				return 1;
 			}
-			printf("failed as expected: %s (%s)\n", why_failed(),
-			       strerror(-rc));
+			printf("failed as expected: %s (%s)\n", why_failed(), strerror(-rc));
 			must_fail = false;
 			continue;
 		}
 		if (rc) {
-			fprintf(stderr, "tier-pool-check: %s: %s (%s)\n", a,
-				why_failed(), strerror(-rc));
+			fprintf(stderr, "tier-pool-check: %s: %s (%s)\n", a, why_failed(),
+				strerror(-rc));
 			return 1;
 		}
 	}

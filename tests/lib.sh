@@ -15,18 +15,22 @@ TIERD_BIN=${TIERD_BIN:-$TIERD_SRC/build/bin}
 TIERD_LIB=${TIERD_LIB:-$TIERD_SRC/build/lib}
 TIERD_BUILD=${TIERD_BUILD:-$TIERD_SRC/build}
 
-_cleanups=()
 _checks_failed=()
 
+# Cleanup commands live in a file, not an array, so that helpers called in
+# a command substitution ($(make_cgroup x)) can register theirs too.
+_cleanup_file=$(mktemp /tmp/tierd-test-cleanup.XXXXXX)
+
 # on_exit CMD...: run CMD (a string, eval'ed) when the test exits.
-on_exit() { _cleanups+=("$*"); }
+on_exit() { printf '%s\n' "$*" >>"$_cleanup_file"; }
 
 _run_cleanups() {
-	local rc=$? i
+	local rc=$? cmd
 	trap - EXIT
-	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
-		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
-	done
+	while IFS= read -r cmd; do
+		eval "$cmd" >/dev/null 2>&1 || true
+	done < <(tac "$_cleanup_file" 2>/dev/null)
+	rm -f "$_cleanup_file"
 	if [ ${#_checks_failed[@]} -gt 0 ]; then
 		echo "FAILED CHECKS:"
 		printf '  %s\n' "${_checks_failed[@]}"

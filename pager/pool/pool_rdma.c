@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pool_rdma.c — "rdma://HOST:PORT": pages moved with one-sided RDMA READ
- * and WRITE (rdma-core: RDMA CM, a reliable-connected QP).
+ * and WRITE (rdma-core: RDMA CM, reliable-connected QPs).
  *
  * Why it is shaped this way:
  * - One-sided verbs: the server's CPU never touches a page. The server puts
@@ -10,16 +10,20 @@
  *   no message protocol on the QP at all.
  * - The server registers only the client's lease, in a protection domain of
  *   that connection alone: the rkey cannot reach another client's pages.
- * - Staging buffers are registered once (tier_pool_reg_buf) and found by
- *   address on each transfer; an unregistered buffer is an error, not a
- *   silent bounce copy.
+ * - Up to RDMA_MAX_CHANNELS connections ("channels") per server, each with
+ *   its own CM id, QP, CQ and completion channel, all attached to the one
+ *   lease: a thread takes a free channel, so a fault's read does not wait
+ *   behind another thread's 64-page eviction. One PD holds the staging
+ *   buffers' registrations (tier_pool_reg_buf), shared by all channels and
+ *   found by address on each transfer; an unregistered buffer is an error,
+ *   not a silent bounce copy.
  * - A batch is one chain of work requests, posted with one ibv_post_send.
  *   Completions are busy-polled for a few microseconds (a page over RDMA
  *   takes about that long, and a sleeping waiter costs a wake-up of ~50 us),
  *   then waited for on the completion channel with the request's deadline.
- * - A failed completion or CM disconnect means the QP is in error: the
- *   transport reconnects (new CM id and QP; PD, CQ and buffer registrations
- *   survive), presents its lease token, and retries the batch until the
+ * - A failed completion or CM error means the QP is in error: the channel
+ *   reconnects (new CM id and QP; its CQ, the PD and the registrations
+ *   survive), presents the lease token, and retries the batch until the
  *   deadline (TIERD_POOL_TIMEOUT_MS). A lease the server no longer knows
  *   fails everything afterwards with -ECONNRESET.
  */
@@ -41,6 +45,8 @@
 
 #define RDMA_MAX_WR 256 /* work requests in flight per batch */
 #define RDMA_SPIN_NS 20000
+#define RDMA_MAX_CHANNELS 4
+#define RDMA_MAX_BUFS 64
 
 struct rdma_buf {
 	unsigned char *addr;
@@ -48,23 +54,30 @@ struct rdma_buf {
 	struct ibv_mr *mr;
 };
 
-struct tier_pool_conn {
+struct rdma_chan {
 	pthread_mutex_t lock;
-	struct tier_pool_uri uri;
 	struct rdma_event_channel *ec;
-	struct rdma_cm_id *id; /* NULL: reconnect before the next batch */
-	struct ibv_context *verbs;
-	struct ibv_pd *pd;
+	struct rdma_cm_id *id; /* NULL: (re)connect before the next batch */
 	struct ibv_comp_channel *cc;
 	struct ibv_cq *cq;
-	uint8_t initiator_depth;
-	uint64_t remote_addr;
+	uint64_t remote_addr; /* this connection's view of the lease */
 	uint32_t rkey;
+	uint64_t next_wr_id;
+};
+
+struct tier_pool_conn {
+	struct tier_pool_uri uri;
+	pthread_mutex_t setup_lock; /* PD creation, channel growth, registrations, lost */
+	struct ibv_context *verbs;
+	struct ibv_pd *pd;
+	uint8_t initiator_depth;
+	unsigned int nr_chans; /* only grows; read with acquire */
+	unsigned int next_chan;
+	struct rdma_chan chans[RDMA_MAX_CHANNELS];
 	uint64_t nr_slots;
 	uint8_t token[TIER_PROTO_TOKEN_BYTES];
-	uint64_t next_wr_id;
-	struct rdma_buf *bufs;
-	unsigned int nr_bufs;
+	struct rdma_buf bufs[RDMA_MAX_BUFS];
+	unsigned int nr_bufs; /* only grows; read with acquire */
 	bool lost;
 	char lost_why[256];
 };
@@ -77,18 +90,19 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Wait for the next CM event of @type on the channel; others are errors. */
-static int wait_cm_event(struct tier_pool_conn *c, enum rdma_cm_event_type type,
-			 uint64_t deadline_ms, struct tier_proto_rdma_reply *reply)
+/* Wait for the next CM event of @type for @ch's id; others are errors. */
+static int wait_cm_event(struct tier_pool_conn *c, struct rdma_chan *ch,
+			 enum rdma_cm_event_type type, uint64_t deadline_ms,
+			 struct tier_proto_rdma_reply *reply)
 {
 	struct rdma_cm_event *ev;
-	struct pollfd p = { .fd = c->ec->fd, .events = POLLIN };
+	struct pollfd p = { .fd = ch->ec->fd, .events = POLLIN };
 	uint64_t now;
 	int rc;
 
 	for (;;) {
-		if (!rdma_get_cm_event(c->ec, &ev)) {
-			if (ev->id == c->id)
+		if (!rdma_get_cm_event(ch->ec, &ev)) {
+			if (ev->id == ch->id)
 				break;
 			rdma_ack_cm_event(ev); /* left over from an earlier connection */
 			continue;
@@ -142,119 +156,149 @@ static int wait_cm_event(struct tier_pool_conn *c, enum rdma_cm_event_type type,
 	return rc;
 }
 
-static void drain_cq(struct tier_pool_conn *c)
+static void drain_cq(struct rdma_chan *ch)
 {
 	struct ibv_wc wc[16];
 
-	while (ibv_poll_cq(c->cq, 16, wc) > 0)
+	while (ibv_poll_cq(ch->cq, 16, wc) > 0)
 		;
 }
 
-/* Tear down the CM id and QP (not the PD, CQ and MRs). */
-static void rdma_disconnect_conn(struct tier_pool_conn *c)
+/* Tear down the CM id and QP (not the CQ, the PD or the registrations). */
+static void chan_disconnect(struct rdma_chan *ch)
 {
-	if (!c->id)
+	if (!ch->id)
 		return;
-	rdma_disconnect(c->id);
-	if (c->id->qp)
-		rdma_destroy_qp(c->id);
-	rdma_destroy_id(c->id);
-	c->id = NULL;
-	if (c->cq)
-		drain_cq(c);
+	rdma_disconnect(ch->id);
+	if (ch->id->qp)
+		rdma_destroy_qp(ch->id);
+	rdma_destroy_id(ch->id);
+	ch->id = NULL;
+	if (ch->cq)
+		drain_cq(ch);
 }
 
-/* Make the PD, completion channel and CQ on the first connect. */
-static int rdma_make_pd_cq(struct tier_pool_conn *c, struct ibv_context *verbs)
+/* The PD on the first connect (under setup_lock); later ones must match. */
+static int make_pd(struct tier_pool_conn *c, struct ibv_context *verbs)
 {
 	struct ibv_device_attr da;
-	int flags;
+	int rc = 0;
 
-	c->verbs = verbs;
+	pthread_mutex_lock(&c->setup_lock);
+	if (c->pd) {
+		if (verbs != c->verbs) {
+			tier_pool_set_error("the route now goes through another RDMA device");
+			rc = -ENODEV;
+		}
+		goto out;
+	}
 	c->pd = ibv_alloc_pd(verbs);
 	if (!c->pd) {
 		tier_pool_set_error("ibv_alloc_pd: %s", strerror(errno));
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto out;
 	}
-	c->cc = ibv_create_comp_channel(verbs);
-	if (!c->cc) {
-		tier_pool_set_error("ibv_create_comp_channel: %s", strerror(errno));
-		return -ENOMEM;
-	}
-	flags = fcntl(c->cc->fd, F_GETFL);
-	fcntl(c->cc->fd, F_SETFL, flags | O_NONBLOCK);
-	c->cq = ibv_create_cq(verbs, RDMA_MAX_WR * 2, NULL, c->cc, 0);
-	if (!c->cq) {
-		tier_pool_set_error("ibv_create_cq: %s", strerror(errno));
-		return -ENOMEM;
-	}
+	c->verbs = verbs;
 	c->initiator_depth = 16;
 	if (!ibv_query_device(verbs, &da) && da.max_qp_init_rd_atom < c->initiator_depth)
 		c->initiator_depth = (uint8_t)da.max_qp_init_rd_atom;
+out:
+	pthread_mutex_unlock(&c->setup_lock);
+	return rc;
+}
+
+/* The channel's completion channel and CQ, once. */
+static int make_cq(struct rdma_chan *ch, struct ibv_context *verbs)
+{
+	int flags;
+
+	if (ch->cq)
+		return 0;
+	ch->cc = ibv_create_comp_channel(verbs);
+	if (!ch->cc) {
+		tier_pool_set_error("ibv_create_comp_channel: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	flags = fcntl(ch->cc->fd, F_GETFL);
+	fcntl(ch->cc->fd, F_SETFL, flags | O_NONBLOCK);
+	ch->cq = ibv_create_cq(verbs, RDMA_MAX_WR * 2, NULL, ch->cc, 0);
+	if (!ch->cq) {
+		tier_pool_set_error("ibv_create_cq: %s", strerror(errno));
+		return -ENOMEM;
+	}
 	return 0;
 }
 
-/* Connect, and get (first time) or reattach (with the token) the lease. */
-static int rdma_connect_conn(struct tier_pool_conn *c, uint64_t want_slots, uint16_t flags,
-			     uint64_t deadline_ms, bool *refused)
+/*
+ * Connect @ch: a new lease (@first), or attach to the lease of c->token,
+ * or (@flags TIER_PROTO_RDMA_RELEASE) give it back. *@refused: tier-memsrv
+ * itself said no (retrying will not help).
+ */
+static int chan_connect(struct tier_pool_conn *c, struct rdma_chan *ch, bool first,
+			uint64_t want_slots, uint16_t flags, uint64_t deadline_ms, bool *refused)
 {
-	static const uint8_t zero[TIER_PROTO_TOKEN_BYTES];
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res;
 	struct ibv_qp_init_attr qa;
 	struct rdma_conn_param cp;
 	struct tier_proto_rdma_hello hello;
 	struct tier_proto_rdma_reply reply;
-	bool first = !memcmp(c->token, zero, sizeof(zero));
 	int rc;
 
 	*refused = false;
+	if (!ch->ec) {
+		ch->ec = rdma_create_event_channel();
+		if (!ch->ec) {
+			rc = errno ? -errno : -ENODEV;
+			tier_pool_set_error("rdma_create_event_channel: %s (is an RDMA device "
+					    "up? rdma link show)",
+					    strerror(-rc));
+			return rc;
+		}
+		fcntl(ch->ec->fd, F_SETFL, fcntl(ch->ec->fd, F_GETFL) | O_NONBLOCK);
+	}
 	rc = getaddrinfo(c->uri.host, c->uri.port, &hints, &res);
 	if (rc) {
 		tier_pool_set_error("cannot resolve %s: %s", c->uri.host, gai_strerror(rc));
 		return -EHOSTUNREACH;
 	}
-	if (rdma_create_id(c->ec, &c->id, c, RDMA_PS_TCP)) {
+	if (rdma_create_id(ch->ec, &ch->id, c, RDMA_PS_TCP)) {
 		rc = -errno;
 		tier_pool_set_error("rdma_create_id: %s", strerror(errno));
-		c->id = NULL;
+		ch->id = NULL;
 		goto out_free_addr;
 	}
-	if (rdma_resolve_addr(c->id, NULL, res->ai_addr, 2000)) {
+	if (rdma_resolve_addr(ch->id, NULL, res->ai_addr, 2000)) {
 		rc = -errno;
 		tier_pool_set_error("rdma_resolve_addr %s: %s (no RDMA device on the route?)",
 				    c->uri.host, strerror(errno));
 		goto out_disconnect;
 	}
-	rc = wait_cm_event(c, RDMA_CM_EVENT_ADDR_RESOLVED, deadline_ms, NULL);
+	rc = wait_cm_event(c, ch, RDMA_CM_EVENT_ADDR_RESOLVED, deadline_ms, NULL);
 	if (rc)
 		goto out_disconnect;
-	if (rdma_resolve_route(c->id, 2000)) {
+	if (rdma_resolve_route(ch->id, 2000)) {
 		rc = -errno;
 		tier_pool_set_error("rdma_resolve_route: %s", strerror(errno));
 		goto out_disconnect;
 	}
-	rc = wait_cm_event(c, RDMA_CM_EVENT_ROUTE_RESOLVED, deadline_ms, NULL);
+	rc = wait_cm_event(c, ch, RDMA_CM_EVENT_ROUTE_RESOLVED, deadline_ms, NULL);
 	if (rc)
 		goto out_disconnect;
-	if (!c->pd) {
-		rc = rdma_make_pd_cq(c, c->id->verbs);
-		if (rc)
-			goto out_disconnect;
-	} else if (c->id->verbs != c->verbs) {
-		tier_pool_set_error("the route now goes through another RDMA device");
-		rc = -ENODEV;
+	rc = make_pd(c, ch->id->verbs);
+	if (!rc)
+		rc = make_cq(ch, ch->id->verbs);
+	if (rc)
 		goto out_disconnect;
-	}
 	memset(&qa, 0, sizeof(qa));
-	qa.send_cq = c->cq;
-	qa.recv_cq = c->cq;
+	qa.send_cq = ch->cq;
+	qa.recv_cq = ch->cq;
 	qa.qp_type = IBV_QPT_RC;
 	qa.cap.max_send_wr = RDMA_MAX_WR;
 	qa.cap.max_recv_wr = 1;
 	qa.cap.max_send_sge = 1;
 	qa.cap.max_recv_sge = 1;
-	if (rdma_create_qp(c->id, c->pd, &qa)) {
+	if (rdma_create_qp(ch->id, c->pd, &qa)) {
 		rc = -errno;
 		tier_pool_set_error("rdma_create_qp: %s", strerror(errno));
 		goto out_disconnect;
@@ -264,7 +308,8 @@ static int rdma_connect_conn(struct tier_pool_conn *c, uint64_t want_slots, uint
 	hello.version = tier_proto_le16(TIER_PROTO_VERSION);
 	hello.flags = tier_proto_le16(flags);
 	hello.want_slots = tier_proto_le64(want_slots);
-	memcpy(hello.lease_token, c->token, sizeof(hello.lease_token));
+	if (!first)
+		memcpy(hello.lease_token, c->token, sizeof(hello.lease_token));
 	memset(&cp, 0, sizeof(cp));
 	cp.private_data = &hello;
 	cp.private_data_len = sizeof(hello);
@@ -272,12 +317,12 @@ static int rdma_connect_conn(struct tier_pool_conn *c, uint64_t want_slots, uint
 	cp.responder_resources = 0;
 	cp.retry_count = 7;
 	cp.rnr_retry_count = 7;
-	if (rdma_connect(c->id, &cp)) {
+	if (rdma_connect(ch->id, &cp)) {
 		rc = -errno;
 		tier_pool_set_error("rdma_connect: %s", strerror(errno));
 		goto out_disconnect;
 	}
-	rc = wait_cm_event(c, RDMA_CM_EVENT_ESTABLISHED, deadline_ms, &reply);
+	rc = wait_cm_event(c, ch, RDMA_CM_EVENT_ESTABLISHED, deadline_ms, &reply);
 	if (rc) {
 		*refused = rc == -ESTALE || rc == -ENOSPC || rc == -EINVAL || rc == -EPROTO;
 		goto out_disconnect;
@@ -292,43 +337,50 @@ static int rdma_connect_conn(struct tier_pool_conn *c, uint64_t want_slots, uint
 		rc = -ESTALE;
 		goto out_disconnect;
 	}
-	c->remote_addr = tier_proto_from_le64(reply.hello.rdma_addr);
-	c->rkey = tier_proto_from_le32(reply.hello.rdma_rkey);
+	ch->remote_addr = tier_proto_from_le64(reply.hello.rdma_addr);
+	ch->rkey = tier_proto_from_le32(reply.hello.rdma_rkey);
 	freeaddrinfo(res);
 	return 0;
 
 out_disconnect:
-	rdma_disconnect_conn(c);
+	chan_disconnect(ch);
 out_free_addr:
 	freeaddrinfo(res);
 	return rc;
 }
 
+/* Undo a channel entirely (close, or a failed open). */
+static void chan_destroy(struct rdma_chan *ch)
+{
+	chan_disconnect(ch);
+	if (ch->cq)
+		ibv_destroy_cq(ch->cq);
+	if (ch->cc)
+		ibv_destroy_comp_channel(ch->cc);
+	if (ch->ec)
+		rdma_destroy_event_channel(ch->ec);
+	pthread_mutex_destroy(&ch->lock);
+}
+
 static void rdma_close(struct tier_pool_conn *c)
 {
-	static const uint8_t zero[TIER_PROTO_TOKEN_BYTES];
 	unsigned int i;
 	bool refused;
 
-	rdma_disconnect_conn(c);
-	if (c->ec && !c->lost && memcmp(c->token, zero, sizeof(zero))) {
+	for (i = 0; i < RDMA_MAX_CHANNELS; i++)
+		chan_disconnect(&c->chans[i]);
+	if (c->nr_slots && !c->lost) {
 		/* give the lease back now rather than after the server's grace */
-		rdma_connect_conn(c, 0, TIER_PROTO_RDMA_RELEASE, tier_pool_now_ms() + 5000,
-				  &refused);
-		rdma_disconnect_conn(c);
+		chan_connect(c, &c->chans[0], false, 0, TIER_PROTO_RDMA_RELEASE,
+			     tier_pool_now_ms() + 5000, &refused);
 	}
+	for (i = 0; i < RDMA_MAX_CHANNELS; i++)
+		chan_destroy(&c->chans[i]);
 	for (i = 0; i < c->nr_bufs; i++)
 		ibv_dereg_mr(c->bufs[i].mr);
-	free(c->bufs);
-	if (c->cq)
-		ibv_destroy_cq(c->cq);
-	if (c->cc)
-		ibv_destroy_comp_channel(c->cc);
 	if (c->pd)
 		ibv_dealloc_pd(c->pd);
-	if (c->ec)
-		rdma_destroy_event_channel(c->ec);
-	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->setup_lock);
 	free(c);
 }
 
@@ -337,17 +389,19 @@ static pid_t rdma_owner_pid; /* the process whose verbs contexts librdmacm holds
 static int rdma_open(const char *uri, uint64_t want_slots, struct tier_pool_conn **connp,
 		     uint64_t *granted_slots)
 {
-	pid_t owner;
 	struct tier_pool_conn *c;
 	char err[384];
 	uint64_t deadline;
 	bool refused;
-	int rc, flags, attempt;
+	int rc, attempt, i;
+	pid_t owner;
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->setup_lock, NULL);
+	for (i = 0; i < RDMA_MAX_CHANNELS; i++)
+		pthread_mutex_init(&c->chans[i].lock, NULL);
 	rc = tier_pool_parse_uri(uri, &c->uri, err, sizeof(err));
 	if (rc) {
 		tier_pool_set_error("%s", err);
@@ -367,24 +421,15 @@ static int rdma_open(const char *uri, uint64_t want_slots, struct tier_pool_conn
 		goto out_close;
 	}
 	__atomic_store_n(&rdma_owner_pid, getpid(), __ATOMIC_RELEASE);
-	c->ec = rdma_create_event_channel();
-	if (!c->ec) {
-		rc = errno ? -errno : -ENODEV;
-		tier_pool_set_error("rdma_create_event_channel: %s (is an RDMA device up? "
-				    "rdma link show)",
-				    strerror(-rc));
-		goto out_close;
-	}
-	flags = fcntl(c->ec->fd, F_GETFL);
-	fcntl(c->ec->fd, F_SETFL, flags | O_NONBLOCK);
 	/*
 	 * Soft-RoCE was seen to reject an occasional first connect request
 	 * (IB CM status 8) to a listening server: retry a few times unless
 	 * tier-memsrv itself refused.
 	 */
+	c->nr_chans = 1;
 	deadline = tier_pool_now_ms() + (uint64_t)tier_pool_timeout_ms();
 	for (attempt = 0;; attempt++) {
-		rc = rdma_connect_conn(c, want_slots, 0, deadline, &refused);
+		rc = chan_connect(c, &c->chans[0], true, want_slots, 0, deadline, &refused);
 		if (!rc || refused || attempt == 4 || tier_pool_now_ms() + 500 >= deadline)
 			break;
 		usleep(200000 << (attempt < 2 ? attempt : 2));
@@ -396,17 +441,23 @@ static int rdma_open(const char *uri, uint64_t want_slots, struct tier_pool_conn
 	return 0;
 
 out_close:
+	c->nr_slots = 0; /* no lease to give back */
 	rdma_close(c);
 	return rc;
 }
 
 static int rdma_reg_buf(struct tier_pool_conn *c, void *buf, size_t len)
 {
-	struct rdma_buf *nb;
 	struct ibv_mr *mr;
 	int rc = 0;
 
-	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&c->setup_lock);
+	if (c->nr_bufs == RDMA_MAX_BUFS) {
+		tier_pool_set_error("more than %d registered buffers: register larger ones",
+				    RDMA_MAX_BUFS);
+		rc = -ENOSPC;
+		goto out;
+	}
 	mr = ibv_reg_mr(c->pd, buf, len, IBV_ACCESS_LOCAL_WRITE);
 	if (!mr) {
 		rc = -errno;
@@ -414,45 +465,38 @@ static int rdma_reg_buf(struct tier_pool_conn *c, void *buf, size_t len)
 				    strerror(errno));
 		goto out;
 	}
-	nb = realloc(c->bufs, (c->nr_bufs + 1) * sizeof(*nb));
-	if (!nb) {
-		ibv_dereg_mr(mr);
-		rc = -ENOMEM;
-		goto out;
-	}
-	c->bufs = nb;
 	c->bufs[c->nr_bufs].addr = buf;
 	c->bufs[c->nr_bufs].len = len;
 	c->bufs[c->nr_bufs].mr = mr;
-	c->nr_bufs++;
+	__atomic_store_n(&c->nr_bufs, c->nr_bufs + 1, __ATOMIC_RELEASE);
 out:
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->setup_lock);
 	return rc;
 }
 
 static struct ibv_mr *find_mr(struct tier_pool_conn *c, const void *buf)
 {
+	unsigned int i, n = __atomic_load_n(&c->nr_bufs, __ATOMIC_ACQUIRE);
 	const unsigned char *p = buf;
-	unsigned int i;
 
-	for (i = 0; i < c->nr_bufs; i++)
+	for (i = 0; i < n; i++)
 		if (p >= c->bufs[i].addr && p + TIER_PAGE_SIZE <= c->bufs[i].addr + c->bufs[i].len)
 			return c->bufs[i].mr;
 	return NULL;
 }
 
-/* Wait for @nr completions. 0, -EIO (a completion failed) or -ETIMEDOUT. */
-static int wait_completions(struct tier_pool_conn *c, unsigned int nr, uint64_t deadline_ms)
+/* Wait for @nr completions on @ch. 0, -EIO (a completion failed) or -ETIMEDOUT. */
+static int wait_completions(struct rdma_chan *ch, unsigned int nr, uint64_t deadline_ms)
 {
 	struct ibv_wc wc[32];
-	struct pollfd p = { .fd = c->cc->fd, .events = POLLIN };
+	struct pollfd p = { .fd = ch->cc->fd, .events = POLLIN };
 	uint64_t spin_until = now_ns() + RDMA_SPIN_NS, now;
 	unsigned int got = 0;
 	int k, i, rc = 0;
 	bool armed = false;
 
 	while (got < nr) {
-		k = ibv_poll_cq(c->cq, 32, wc);
+		k = ibv_poll_cq(ch->cq, 32, wc);
 		if (k < 0) {
 			tier_pool_set_error("ibv_poll_cq failed");
 			return -EIO;
@@ -473,7 +517,7 @@ static int wait_completions(struct tier_pool_conn *c, unsigned int nr, uint64_t 
 			continue;
 		if (!armed) {
 			/* arm, then poll again: a completion may have come in between */
-			ibv_req_notify_cq(c->cq, 0);
+			ibv_req_notify_cq(ch->cq, 0);
 			armed = true;
 			continue;
 		}
@@ -486,7 +530,7 @@ static int wait_completions(struct tier_pool_conn *c, unsigned int nr, uint64_t 
 			struct ibv_cq *ev_cq;
 			void *ctx;
 
-			if (!ibv_get_cq_event(c->cc, &ev_cq, &ctx))
+			if (!ibv_get_cq_event(ch->cc, &ev_cq, &ctx))
 				ibv_ack_cq_events(ev_cq, 1);
 			armed = false;
 		}
@@ -494,14 +538,14 @@ static int wait_completions(struct tier_pool_conn *c, unsigned int nr, uint64_t 
 	return rc;
 }
 
-/* One chain of at most RDMA_MAX_WR transfers. Caller holds the lock. */
-static int rdma_batch(struct tier_pool_conn *c, bool is_write, const struct tier_pool_iov *iov,
-		      unsigned int nr, uint64_t deadline_ms)
+/* One chain of at most RDMA_MAX_WR transfers on a locked, connected channel. */
+static int rdma_batch(struct tier_pool_conn *c, struct rdma_chan *ch, bool is_write,
+		      const struct tier_pool_iov *iov, unsigned int nr, uint64_t deadline_ms)
 {
 	struct ibv_send_wr wr[RDMA_MAX_WR], *bad = NULL;
 	struct ibv_sge sge[RDMA_MAX_WR];
 	unsigned int i, posted;
-	int rc, wrc;
+	int wrc;
 
 	for (i = 0; i < nr; i++) {
 		struct ibv_mr *mr = find_mr(c, iov[i].buf);
@@ -515,25 +559,53 @@ static int rdma_batch(struct tier_pool_conn *c, bool is_write, const struct tier
 		sge[i].length = TIER_PAGE_SIZE;
 		sge[i].lkey = mr->lkey;
 		memset(&wr[i], 0, sizeof(wr[i]));
-		wr[i].wr_id = c->next_wr_id++;
+		wr[i].wr_id = ch->next_wr_id++;
 		wr[i].sg_list = &sge[i];
 		wr[i].num_sge = 1;
 		wr[i].opcode = is_write ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ;
 		wr[i].send_flags = IBV_SEND_SIGNALED;
-		wr[i].wr.rdma.remote_addr = c->remote_addr + iov[i].slot * TIER_PAGE_SIZE;
-		wr[i].wr.rdma.rkey = c->rkey;
+		wr[i].wr.rdma.remote_addr = ch->remote_addr + iov[i].slot * TIER_PAGE_SIZE;
+		wr[i].wr.rdma.rkey = ch->rkey;
 		wr[i].next = i + 1 < nr ? &wr[i + 1] : NULL;
 	}
-	wrc = ibv_post_send(c->id->qp, wr, &bad); /* a positive errno */
+	wrc = ibv_post_send(ch->id->qp, wr, &bad); /* a positive errno */
 	if (wrc) {
 		posted = bad ? (unsigned int)(bad - wr) : 0;
 		tier_pool_set_error("ibv_post_send: %s", strerror(wrc));
 		if (posted)
-			wait_completions(c, posted, deadline_ms);
+			wait_completions(ch, posted, deadline_ms);
 		return -wrc;
 	}
-	rc = wait_completions(c, nr, deadline_ms);
-	return rc;
+	return wait_completions(ch, nr, deadline_ms);
+}
+
+/* A free channel, a new one if all are busy and there is room, else wait. */
+static struct rdma_chan *take_chan(struct tier_pool_conn *c)
+{
+	unsigned int n = __atomic_load_n(&c->nr_chans, __ATOMIC_ACQUIRE), i, start;
+	struct rdma_chan *ch;
+
+	start = __atomic_fetch_add(&c->next_chan, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < n; i++) {
+		ch = &c->chans[(start + i) % n];
+		if (!pthread_mutex_trylock(&ch->lock))
+			return ch;
+	}
+	if (n < RDMA_MAX_CHANNELS) {
+		pthread_mutex_lock(&c->setup_lock);
+		n = c->nr_chans;
+		if (n < RDMA_MAX_CHANNELS) {
+			ch = &c->chans[n];
+			pthread_mutex_lock(&ch->lock); /* connects lazily, in rdma_io */
+			__atomic_store_n(&c->nr_chans, n + 1, __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&c->setup_lock);
+			return ch;
+		}
+		pthread_mutex_unlock(&c->setup_lock);
+	}
+	ch = &c->chans[start % n];
+	pthread_mutex_lock(&ch->lock);
+	return ch;
 }
 
 static int rdma_io(struct tier_pool_conn *c, bool is_write, const struct tier_pool_iov *iov,
@@ -541,6 +613,7 @@ static int rdma_io(struct tier_pool_conn *c, bool is_write, const struct tier_po
 {
 	uint64_t deadline = tier_pool_now_ms() + (uint64_t)tier_pool_timeout_ms();
 	unsigned int done = 0, n, backoff_ms = 20, i;
+	struct rdma_chan *ch;
 	bool refused;
 	char why[384];
 	int rc = 0;
@@ -553,30 +626,32 @@ static int rdma_io(struct tier_pool_conn *c, bool is_write, const struct tier_po
 			return -ERANGE;
 		}
 	}
-	pthread_mutex_lock(&c->lock);
-	if (c->lost) {
+	if (__atomic_load_n(&c->lost, __ATOMIC_ACQUIRE)) {
 		tier_pool_set_error("%s", c->lost_why);
-		pthread_mutex_unlock(&c->lock);
 		return -ECONNRESET;
 	}
+	ch = take_chan(c);
 	while (done < nr) {
 		n = nr - done > RDMA_MAX_WR ? RDMA_MAX_WR : nr - done;
 		rc = 0;
-		if (!c->id) {
-			rc = rdma_connect_conn(c, c->nr_slots, 0, deadline, &refused);
+		if (!ch->id) {
+			rc = chan_connect(c, ch, false, c->nr_slots, 0, deadline, &refused);
 			if (rc && refused) {
-				snprintf(c->lost_why, sizeof(c->lost_why),
-					 "lease lost on reconnect (%s): the pool's pages on this "
-					 "server are gone",
-					 tier_pool_thread_error());
-				c->lost = true;
+				pthread_mutex_lock(&c->setup_lock);
+				if (!c->lost)
+					snprintf(c->lost_why, sizeof(c->lost_why),
+						 "lease lost on reconnect (%s): the pool's pages "
+						 "on this server are gone",
+						 tier_pool_thread_error());
+				__atomic_store_n(&c->lost, true, __ATOMIC_RELEASE);
 				tier_pool_set_error("%s", c->lost_why);
+				pthread_mutex_unlock(&c->setup_lock);
 				rc = -ECONNRESET;
 				break;
 			}
 		}
 		if (!rc)
-			rc = rdma_batch(c, is_write, iov + done, n, deadline);
+			rc = rdma_batch(c, ch, is_write, iov + done, n, deadline);
 		if (!rc) {
 			done += n;
 			continue;
@@ -584,7 +659,7 @@ static int rdma_io(struct tier_pool_conn *c, bool is_write, const struct tier_po
 		if (rc == -EFAULT)
 			break; /* the caller's mistake: retrying will not help */
 		/* the QP is in error (or never came up): reconnect and resend */
-		rdma_disconnect_conn(c);
+		chan_disconnect(ch);
 		if (tier_pool_now_ms() + backoff_ms >= deadline) {
 			snprintf(why, sizeof(why), "%s", tier_pool_thread_error());
 			tier_pool_set_error("%s; gave up after %d ms (TIERD_POOL_TIMEOUT_MS)", why,
@@ -596,7 +671,7 @@ static int rdma_io(struct tier_pool_conn *c, bool is_write, const struct tier_po
 		if (backoff_ms < 500)
 			backoff_ms *= 2;
 	}
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&ch->lock);
 	return rc;
 }
 
@@ -612,12 +687,11 @@ static int rdma_write(struct tier_pool_conn *c, const struct tier_pool_iov *iov,
 
 /*
  * A fork()ed child: verbs objects live in the parent's device context, and
- * destroying them from the child would tear down the parent's QP. Free the
+ * destroying them from the child would tear down the parent's QPs. Free the
  * bookkeeping only.
  */
 static void rdma_abandon(struct tier_pool_conn *c)
 {
-	free(c->bufs);
 	free(c);
 }
 

@@ -50,7 +50,8 @@ check "a closed client gives its lease back at once" grep -q "released by the cl
 "$CHECK" --pool "$R" --bytes 1M write 21 fail fork 22 verify 21 >"$T/fork.log" 2>&1
 check "fork: the parent's pool is untouched by the child" [ $? = 0 ]
 check "... and the child is told RDMA needs exec after fork" grep -q "fork()ed child" "$T/fork.log"
-check "RDMA round trip, 3 threads on one QP" "$CHECK" --pool "$R" --bytes 4M --threads 3 write 12 verify 12
+check "RDMA round trip, 3 threads" "$CHECK" --pool "$R" --bytes 4M --threads 3 write 12 verify 12
+check "... over more than one QP on the lease" grep -q "joined by" "$T/srv.log"
 
 "$CHECK" --pool "$R" --bytes 4M write 1 touch "$T/a" waitfile "$T/b" verify 1 >"$T/c1.log" 2>&1 &
 c1=$!

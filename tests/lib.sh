@@ -29,7 +29,7 @@ _run_cleanups() {
 	trap - EXIT
 	while IFS= read -r cmd; do
 		eval "$cmd" >/dev/null 2>&1 || true
-	done < <(tac "$_cleanup_file" 2>/dev/null)
+	done <<<"$(tac "$_cleanup_file" 2>/dev/null)" # no <(...): the guest has no /dev/fd
 	rm -f "$_cleanup_file"
 	if [ ${#_checks_failed[@]} -gt 0 ]; then
 		echo "FAILED CHECKS:"

@@ -11,7 +11,11 @@
  * address. Several servers form one slot space: slots are spread over them.
  *
  * Every function returns 0 or a negative errno. All functions are safe to
- * call from several threads at once. Buffers passed to read/write must lie
+ * call from several threads at once (tcp and rdma keep up to four
+ * connections per server, so concurrent transfers do not queue behind each
+ * other). A transfer that cannot reach its server retries, reconnecting and
+ * reclaiming the lease, for TIERD_POOL_TIMEOUT_MS (default 30000) and then
+ * fails; it never reports success with a page it did not move. Buffers passed to read/write must lie
  * in memory registered with tier_pool_reg_buf() (RDMA needs it; the other
  * transports accept any buffer, but callers must not depend on that).
  */

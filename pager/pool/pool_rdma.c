@@ -125,7 +125,10 @@ static int wait_cm_event(struct tier_pool_conn *c, struct rdma_chan *ch,
 		const struct tier_proto_rdma_reply *r = ev->param.conn.private_data;
 
 		if (r && ev->param.conn.private_data_len >= sizeof(*r) &&
-		    tier_proto_from_le32(r->magic) == TIER_PROTO_MAGIC && r->err) {
+		    tier_proto_from_le32(r->magic) == TIER_PROTO_MAGIC && !r->err) {
+			rc = -ECANCELED; /* tier-memsrv answered a RELEASE */
+		} else if (r && ev->param.conn.private_data_len >= sizeof(*r) &&
+			   tier_proto_from_le32(r->magic) == TIER_PROTO_MAGIC) {
 			char msg[sizeof(r->msg) + 1];
 
 			memcpy(msg, r->msg, sizeof(r->msg));
@@ -366,13 +369,17 @@ static void rdma_close(struct tier_pool_conn *c)
 {
 	unsigned int i;
 	bool refused;
+	int rc;
 
 	for (i = 0; i < RDMA_MAX_CHANNELS; i++)
 		chan_disconnect(&c->chans[i]);
-	if (c->nr_slots && !c->lost) {
-		/* give the lease back now rather than after the server's grace */
-		chan_connect(c, &c->chans[0], false, 0, TIER_PROTO_RDMA_RELEASE,
-			     tier_pool_now_ms() + 5000, &refused);
+	/* give the lease back now rather than after the server's grace */
+	for (i = 0; c->nr_slots && !c->lost && i < 3; i++) {
+		rc = chan_connect(c, &c->chans[0], false, 0, TIER_PROTO_RDMA_RELEASE,
+				  tier_pool_now_ms() + 5000, &refused);
+		if (!rc || rc == -ECANCELED || refused)
+			break; /* answered; or the server no longer knows the lease */
+		usleep(100000); /* Soft-RoCE's occasional spurious reject */
 	}
 	for (i = 0; i < RDMA_MAX_CHANNELS; i++)
 		chan_destroy(&c->chans[i]);

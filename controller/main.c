@@ -37,6 +37,7 @@
 #include "tierd/ctl.h"
 #include "cgroup.h"
 #include "log.h"
+#include "metrics.h"
 #include "tierd.h"
 #include "tiering.h"
 
@@ -49,6 +50,7 @@ struct args {
 	const char *policy;
 	const char *pin_root;
 	const char *socket;
+	const char *metrics; /* ADDR:PORT of the Prometheus endpoint */
 	uint32_t sample_every;
 	bool dry_run;
 };
@@ -64,6 +66,7 @@ static const char usage[] =
     "  --socket PATH     control socket for tierctl (default " TIERD_CTL_SOCKET ")\n"
     "  --sample N        record 1 fault in N in the ring buffer (counters stay exact)\n"
     "  --dry-run         observe only: never move pages\n"
+    "  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
     "  -v, --verbose     debug logging (libbpf's too)\n"
     "  -h, --help        this text\n";
 
@@ -75,6 +78,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "socket", required_argument, NULL, 's' },
 		{ "sample", required_argument, NULL, 'n' },
 		{ "dry-run", no_argument, NULL, 'd' },
+		{ "metrics", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -108,6 +112,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'd':
 			a->dry_run = true;
+			break;
+		case 'm':
+			a->metrics = optarg;
 			break;
 		case 'v':
 			tierd_verbose = 1;
@@ -395,6 +402,8 @@ static int run(struct tierd *t, const struct args *a)
 				}
 			} else if (p == &t->listen_fd) {
 				ctl_accept(t);
+			} else if (metrics_owns(p)) {
+				metrics_dispatch(t);
 			} else {
 				ctl_client_event(t, p, evs[i].events);
 			}
@@ -505,8 +514,11 @@ int main(int argc, char **argv)
 		ret = -EINVAL;
 		goto out_ctl;
 	}
+	if (a.metrics && (ret = metrics_listen(&t, a.metrics)) < 0)
+		goto out_ctl;
 	ret = run(&t, &a);
 out_ctl:
+	metrics_close(&t);
 	ctl_close(&t);
 out_tiering:
 	tiering_free(&tg); /* gives back tierd's kdamond */

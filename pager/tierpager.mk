@@ -16,3 +16,9 @@ $(eval $(call program,tier-memcheck,tools/workloads/memcheck.c,-ldl))
 
 $(eval $(call unit_test,test_pager_policy,pager/lib/policy.c,))
 $(eval $(call unit_test,test_pager_options,pager/lib/options.c,))
+$(eval $(call program,tier-pagebench,tools/bench/pagebench.c,))
+
+BENCHES += bench-pager
+.PHONY: bench-pager
+bench-pager: $(BIN)/tier-pagebench $(BIN)/tierctl $(BIN)/tier-memsrv $(LIB)/libtierpager.so
+	$(Q)tools/bench/bench-pager.sh

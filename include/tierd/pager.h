@@ -32,7 +32,7 @@ struct tier_pager_opts {
 	uint64_t local_limit_bytes; /* resident managed memory cap; 0: no cap */
 	int node;		    /* NUMA node for pages faulted in, or TIER_PAGER_NODE_* */
 	unsigned int nr_handlers;   /* fault-handler threads; 0: 2 */
-	unsigned int spin_us;	    /* busy-poll after a fault for this long; 0: 1000 */
+	unsigned int spin_us;	    /* busy-poll after a fault for this long; 0: 200 */
 	unsigned int verbose;	    /* 1: start/stop lines and stats at exit on stderr */
 	bool scan_maps;		    /* manage all anonymous private memory (preload) */
 	bool no_prefetch;	    /* turn the stream prefetcher off */

@@ -101,6 +101,7 @@ struct tp_region {
 	tp_word_t *words;
 	uint32_t *slots;
 	struct tp_clock clock;
+	_Atomic int64_t nr_gone; /* pages in GONE: the scanner skips regions with none */
 	pthread_spinlock_t stream_lock;
 	struct tp_stream stream;
 };
@@ -131,6 +132,7 @@ static struct pager {
 	_Atomic int64_t nr_resident, nr_pool, nr_managed;
 	_Atomic bool stopping, paused;
 	_Atomic uint64_t last_fault_ns;
+	_Atomic uint64_t pool_read_ns_avg; /* moving average of one fault's pool read */
 
 	pthread_mutex_t owner_lock; /* the read side of the uffd */
 	pthread_mutex_t ev_lock;    /* reading messages + events; the evictor's zap */
@@ -388,6 +390,7 @@ static struct tp_region *region_add(uintptr_t start, uintptr_t end)
 		r->slots[i] = TP_SLOT_NONE;
 		atomic_init(&r->words[i], TP_GONE);
 	}
+	r->nr_gone = (int64_t)nr;
 	pthread_spin_init(&r->stream_lock, PTHREAD_PROCESS_PRIVATE);
 	for (pos = 0; pos < P.nr_regions && P.regions[pos]->start < start; pos++)
 		;
@@ -473,6 +476,7 @@ static int arm_run(struct tp_region *r, uintptr_t start, uintptr_t end)
 	}
 	for (i = 0; i < n; i++)
 		atomic_store(&r->words[idx0 + i], TP_UNTOUCHED);
+	r->nr_gone -= (int64_t)n;
 	if (pagemap_fd < 0)
 		pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	for (i = 0; i < n && pagemap_fd >= 0; i += 512) {
@@ -497,6 +501,23 @@ static int arm_run(struct tp_region *r, uintptr_t start, uintptr_t end)
 	return 0;
 }
 
+/* Covered by regions without a GONE page: nothing to do (the common case). */
+static bool range_fully_managed(uintptr_t start, uintptr_t end)
+{
+	bool all = true;
+
+	pthread_rwlock_rdlock(&P.regions_lock);
+	while (start < end && all) {
+		struct tp_region *r = region_find(start);
+
+		all = r && r->nr_gone == 0;
+		if (r)
+			start = r->end;
+	}
+	pthread_rwlock_unlock(&P.regions_lock);
+	return all;
+}
+
 /* Arm every GONE run inside [start, end). Takes ev_lock and regions_lock. */
 int tp_manage_range(uintptr_t start, uintptr_t end)
 {
@@ -505,6 +526,8 @@ int tp_manage_range(uintptr_t start, uintptr_t end)
 	start &= ~(uintptr_t)(PAGE - 1);
 	end = (end + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
 	if (start >= end)
+		return 0;
+	if (range_fully_managed(start, end))
 		return 0;
 	pthread_mutex_lock(&P.ev_lock);
 	pthread_rwlock_wrlock(&P.regions_lock);
@@ -577,6 +600,7 @@ static void page_unmapped(struct tp_region *r, uint64_t idx)
 		default:
 			if (!atomic_compare_exchange_weak(&r->words[idx], &w, TP_GONE))
 				continue;
+			r->nr_gone++;
 			if (tp_state_of(w) == TP_RESIDENT)
 				P.nr_resident--;
 			if (tp_state_of(w) == TP_POOL)
@@ -650,12 +674,15 @@ static void event_remap(uintptr_t from, uintptr_t to, uint64_t len)
 		default:
 			nw = w & (uint16_t)~(TP_F_CANCEL | TP_F_DISCARD | TP_F_MOVED);
 			atomic_store(&rs->words[is], TP_GONE);
+			rs->nr_gone++;
 			break;
 		}
 		rd->slots[id] = rs->slots[is];
 		rs->slots[is] = TP_SLOT_NONE;
-		if (tp_state_of(atomic_load(&rd->words[id])) == TP_GONE)
+		if (tp_state_of(atomic_load(&rd->words[id])) == TP_GONE) {
 			atomic_store(&rd->words[id], nw);
+			rd->nr_gone--;
+		}
 	}
 	pthread_rwlock_unlock(&P.regions_lock);
 }
@@ -695,6 +722,8 @@ static void kick_evictor(void)
 	pthread_mutex_unlock(&P.kick_lock);
 }
 
+static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi);
+
 /* Before bringing @n pages in: wait while that would exceed the limit. */
 static void wait_for_space(unsigned int n)
 {
@@ -702,15 +731,18 @@ static void wait_for_space(unsigned int n)
 
 	if (!P.limit_pages)
 		return;
-	if ((uint64_t)P.nr_resident + n + P.margin_pages > P.limit_pages)
-		kick_evictor();
 	while ((uint64_t)P.nr_resident + n > P.limit_pages && !P.paused && !P.stopping) {
 		if (!waited) {
 			STAT_INC(nr_space_waits);
 			waited = true;
 		}
-		kick_evictor();
-		sched_yield();
+		/* evict right here if nobody else is at it */
+		if (!pthread_mutex_trylock(&P.evict_lock)) {
+			evict_batch(16, 0, 0);
+			pthread_mutex_unlock(&P.evict_lock);
+		} else {
+			sched_yield();
+		}
 	}
 }
 
@@ -754,6 +786,8 @@ static void zero_fill(struct tp_handler *h, struct tp_region *r, uint64_t idx, u
 
 		if (write || has_slot)
 			f |= TP_F_DIRTY;
+		if (write)
+			f |= TP_F_WRITTEN;
 		if (!write)
 			f |= TP_F_WP;
 		fetch_release(r, idx, tp_make(TP_RESIDENT, f));
@@ -767,15 +801,20 @@ static void zero_fill(struct tp_handler *h, struct tp_region *r, uint64_t idx, u
 	uffd_wake(addr, PAGE);
 }
 
-static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, bool write)
+static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, uint16_t old0,
+		  bool write)
 {
 	struct tier_pool_iov iov[FETCH_MAX];
 	uint64_t pages[FETCH_MAX];
+	bool writable[FETCH_MAX];
+	uint64_t t0;
 	unsigned int n = 1, i, window = 0;
 	int64_t stride = 0;
 	int rc;
 
 	pages[0] = idx;
+	/* written before: it will be again, so spare it the write-protect fault */
+	writable[0] = write || (old0 & TP_F_WRITTEN);
 	if (!P.opts.no_prefetch) {
 		pthread_spin_lock(&r->stream_lock);
 		window = tp_stream_fault(&r->stream, idx, &stride);
@@ -792,8 +831,12 @@ static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, bool 
 
 			if (j < 0 || (uint64_t)j >= r->nr_pages)
 				break;
-			if (tp_claim(&r->words[j], TP_POOL, TP_FETCHING, NULL))
+			uint16_t oldj;
+
+			if (tp_claim(&r->words[j], TP_POOL, TP_FETCHING, &oldj)) {
+				writable[n] = write || (oldj & TP_F_WRITTEN);
 				pages[n++] = (uint64_t)j;
+			}
 		}
 		if (n > 1) {
 			pthread_spin_lock(&r->stream_lock);
@@ -806,7 +849,9 @@ static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, bool 
 		iov[i].slot = r->slots[pages[i]];
 		iov[i].buf = h->staging + (size_t)i * PAGE;
 	}
+	t0 = now_ns();
 	rc = tier_pool_read(P.pool, iov, n);
+	P.pool_read_ns_avg = (P.pool_read_ns_avg * 7 + (now_ns() - t0)) / 8;
 	if (rc) {
 		for (i = 1; i < n; i++)
 			fetch_release(r, pages[i], TP_POOL);
@@ -816,13 +861,17 @@ static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, bool 
 	}
 	/* install: runs of address-contiguous pages with the same mode in one ioctl */
 	for (i = 0; i < n;) {
-		bool wp = !(i == 0 && write);
+		/*
+		 * A write fault installs writable (dirty), and so does the
+		 * prefetch it triggers: a write stream would otherwise take a
+		 * write-protect fault on every prefetched page.
+		 */
+		bool wp = !writable[i];
 		unsigned int k = i + 1, m;
 		size_t done = 0;
 
-		if (wp)
-			while (k < n && pages[k] == pages[k - 1] + 1)
-				k++;
+		while (k < n && pages[k] == pages[k - 1] + 1 && writable[k] == writable[i])
+			k++;
 		rc = uffd_copy(r->start + pages[i] * PAGE, h->staging + (size_t)i * PAGE,
 			       (size_t)(k - i) * PAGE, wp, true, &done);
 		for (m = i; m < k; m++) {
@@ -830,7 +879,7 @@ static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, bool 
 
 			if ((size_t)(m - i) * PAGE < done) {
 				f = m == 0 ? TP_F_REF : 0;
-				f |= (m == 0 && write) ? TP_F_DIRTY : TP_F_WP;
+				f |= wp ? TP_F_WP : TP_F_DIRTY | TP_F_WRITTEN;
 				fetch_release(r, pages[m], tp_make(TP_RESIDENT, f));
 				P.nr_resident++;
 				P.nr_pool--;
@@ -908,7 +957,7 @@ static void handle_missing(struct tp_handler *h, uintptr_t addr, bool write)
 			if (!tp_claim(&r->words[idx], TP_POOL, TP_FETCHING, &old))
 				break;
 			pthread_rwlock_unlock(&P.regions_lock);
-			fetch(h, r, idx, write);
+			fetch(h, r, idx, old, write);
 			return;
 		case TP_FETCHING:
 			/*
@@ -963,7 +1012,7 @@ static void handle_wp(uintptr_t addr)
 				return;
 			}
 			fetch_release(r, idx,
-				      tp_make(TP_RESIDENT, (uint16_t)((old | TP_F_DIRTY | TP_F_REF) &
+				      tp_make(TP_RESIDENT, (uint16_t)((old | TP_F_DIRTY | TP_F_REF | TP_F_WRITTEN) &
 								      ~TP_F_WP)));
 			return;
 		case TP_EVICTING: {
@@ -995,17 +1044,24 @@ static void handle_wp(uintptr_t addr)
 	}
 }
 
+static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi);
+
+/* Resident pages are within a margin of the limit: evict ahead of need. */
+static bool evict_needed(void)
+{
+	return P.limit_pages && !P.paused &&
+	       (uint64_t)P.nr_resident + P.margin_pages > P.limit_pages;
+}
+
 /*
- * Become the owner of the uffd's read side, wait for a batch and handle its
- * events, hand the read side on. Returns the number of messages, or -1 at
- * shutdown.
+ * As the owner of the uffd's read side, wait for a batch and handle its
+ * events. Returns the number of messages, or -1 at shutdown.
  */
 static int handler_wait_batch(struct uffd_msg *msgs)
 {
-	uint64_t spin_ns = (uint64_t)(P.opts.spin_us ? P.opts.spin_us : 1000) * 1000;
+	uint64_t spin_ns = (uint64_t)(P.opts.spin_us ? P.opts.spin_us : 200) * 1000;
 	int n = -1;
 
-	pthread_mutex_lock(&P.owner_lock);
 	while (!P.stopping) {
 		ssize_t rd;
 
@@ -1025,6 +1081,17 @@ static int handler_wait_batch(struct uffd_msg *msgs)
 			break;
 		}
 		if (now_ns() - P.last_fault_ns < spin_ns) {
+			/*
+			 * While waiting for the next fault, do the eviction it will
+			 * need (small batches, so a fault waits little): on a busy
+			 * machine this spares the evictor thread a CPU of its own.
+			 */
+			if (evict_needed() && !pthread_mutex_trylock(&P.evict_lock)) {
+				if (!P.paused)
+					evict_batch(16, 0, 0);
+				pthread_mutex_unlock(&P.evict_lock);
+				continue;
+			}
 			for (int i = 0; i < 64; i++)
 				cpu_relax();
 			continue;
@@ -1035,7 +1102,6 @@ static int handler_wait_batch(struct uffd_msg *msgs)
 		};
 		poll(pfd, 2, 1000);
 	}
-	pthread_mutex_unlock(&P.owner_lock);
 	return n;
 }
 
@@ -1049,7 +1115,19 @@ static void *handler_main(void *arg)
 	    syscall(SYS_set_mempolicy, P.policy_mode, P.policy_mask, 1024))
 		tp_log("set_mempolicy for node %d failed: %s; pages land on the local node",
 		       P.opts.node, strerror(errno));
+	pthread_mutex_lock(&P.owner_lock);
 	while ((n = handler_wait_batch(msgs)) >= 0) {
+		/*
+		 * Leader/followers: with a slow pool (TCP, RDMA: tens of us per
+		 * read) hand the read side to the next handler while this one
+		 * waits on the pool; with a fast one (shm, mem) keep it: the
+		 * hand-off would cost more than the fault, and two spinning
+		 * handlers would take the program's CPUs.
+		 */
+		bool handoff = P.nr_handlers > 1 && P.pool_read_ns_avg > 20000;
+
+		if (handoff)
+			pthread_mutex_unlock(&P.owner_lock);
 		for (i = 0; i < n; i++) {
 			struct uffd_msg *m = &msgs[i];
 			uintptr_t addr;
@@ -1066,7 +1144,10 @@ static void *handler_main(void *arg)
 			}
 		}
 		P.last_fault_ns = now_ns();
+		if (handoff)
+			pthread_mutex_lock(&P.owner_lock);
 	}
+	pthread_mutex_unlock(&P.owner_lock);
 	return NULL;
 }
 
@@ -1148,10 +1229,12 @@ static void victim_release(struct victim *v, uint16_t flags)
 
 	if (cur & TP_F_MOVED) {
 		atomic_store(w, TP_GONE);
+		v->r->nr_gone++;
 		return;
 	}
 	if (cur & TP_F_DISCARD) {
 		atomic_store(w, TP_GONE);
+		v->r->nr_gone++;
 		slot_free(v->r, v->idx);
 		P.nr_resident--;
 		P.nr_managed--;
@@ -1189,22 +1272,32 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 	if (!n)
 		return 0;
 
-	/* 1. write-protect the pages that must be copied */
-	for (i = 0; i < n; i++) {
-		if (!v[i].copy)
-			continue;
-		if (uffd_wp(v[i].r->start + v[i].idx * PAGE, PAGE, true)) {
-			v[i].aborted = true;
+	/* 1. write-protect the pages that must be copied, a run per ioctl */
+	for (i = 0; i < n;) {
+		unsigned int j = i + 1, k;
+
+		if (!v[i].copy) {
+			i++;
 			continue;
 		}
-		v[i].protected = true;
-		local[nc].iov_base = P.evict_staging + (size_t)nc * PAGE;
-		local[nc].iov_len = PAGE;
-		remote[nc].iov_base = (void *)(v[i].r->start + v[i].idx * PAGE);
-		remote[nc].iov_len = PAGE;
-		iov[nc].slot = v[i].r->slots[v[i].idx];
-		iov[nc].buf = local[nc].iov_base;
-		copy_of[nc++] = i;
+		while (j < n && v[j].copy && v[j].r == v[i].r && v[j].idx == v[j - 1].idx + 1)
+			j++;
+		rc = uffd_wp(v[i].r->start + v[i].idx * PAGE, (size_t)(j - i) * PAGE, true);
+		for (k = i; k < j; k++) {
+			if (rc) {
+				v[k].aborted = true;
+				continue;
+			}
+			v[k].protected = true;
+			local[nc].iov_base = P.evict_staging + (size_t)nc * PAGE;
+			local[nc].iov_len = PAGE;
+			remote[nc].iov_base = (void *)(v[k].r->start + v[k].idx * PAGE);
+			remote[nc].iov_len = PAGE;
+			iov[nc].slot = v[k].r->slots[v[k].idx];
+			iov[nc].buf = local[nc].iov_base;
+			copy_of[nc++] = k;
+		}
+		i = j;
 	}
 	/* 2. copy out (an unmapped page ends the copy early: EFAULT, not SIGSEGV) */
 	if (nc) {
@@ -1230,11 +1323,10 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 			STAT_ADD(nr_pool_writes, nc);
 		}
 	}
-	/* 4. under ev_lock: cancelled ones back, the rest zapped */
+	/* 4. under ev_lock: cancelled ones back, the rest zapped (a run per madvise) */
 	pthread_mutex_lock(&P.ev_lock);
 	for (i = 0; i < n; i++) {
 		uint16_t cur = atomic_load(&v[i].r->words[v[i].idx]);
-		uintptr_t a = v[i].r->start + v[i].idx * PAGE;
 
 		if (v[i].aborted) {
 			victim_release(&v[i], v[i].old);
@@ -1242,24 +1334,43 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 		}
 		if (cur & (TP_F_CANCEL | TP_F_MOVED | TP_F_DISCARD)) {
 			victim_release(&v[i], v[i].old | TP_F_REF);
+			v[i].aborted = true;
+		}
+	}
+	for (i = 0; i < n;) {
+		unsigned int j = i + 1, k;
+		uintptr_t a = v[i].r->start + v[i].idx * PAGE;
+		size_t len;
+
+		if (v[i].aborted) {
+			i++;
 			continue;
 		}
-		if (raw_madvise(a, PAGE, MADV_DONTNEED)) {
-			victim_release(&v[i], v[i].old);
+		while (j < n && !v[j].aborted && v[j].r == v[i].r && v[j].idx == v[j - 1].idx + 1)
+			j++;
+		len = (size_t)(j - i) * PAGE;
+		if (raw_madvise(a, len, MADV_DONTNEED)) {
+			for (k = i; k < j; k++)
+				victim_release(&v[k], v[k].old);
+			i = j;
 			continue;
 		}
-		/* a write that faulted after the check waits on the zapped page: wake it */
-		if (v[i].r->slots[v[i].idx] != TP_SLOT_NONE) {
-			atomic_store(&v[i].r->words[v[i].idx], TP_POOL);
-			P.nr_pool++;
-		} else {
-			atomic_store(&v[i].r->words[v[i].idx], TP_UNTOUCHED);
+		for (k = i; k < j; k++) {
+			if (v[k].r->slots[v[k].idx] != TP_SLOT_NONE) {
+				atomic_store(&v[k].r->words[v[k].idx],
+					     tp_make(TP_POOL, v[k].old & TP_F_WRITTEN));
+				P.nr_pool++;
+			} else {
+				atomic_store(&v[k].r->words[v[k].idx], TP_UNTOUCHED);
+			}
+			P.nr_resident--;
+			nr_evicted++;
+			if (!v[k].copy)
+				STAT_INC(nr_clean_drops);
 		}
-		P.nr_resident--;
-		uffd_wake(a, PAGE);
-		nr_evicted++;
-		if (!v[i].copy)
-			STAT_INC(nr_clean_drops);
+		/* a write that faulted after the check waits on the zapped pages: wake it */
+		uffd_wake(a, len);
+		i = j;
 	}
 	pthread_mutex_unlock(&P.ev_lock);
 	STAT_ADD(nr_evictions, nr_evicted);
@@ -1283,21 +1394,31 @@ int tier_pager_evict(void *addr, size_t len)
 static void *evictor_main(void *arg)
 {
 	uint64_t last_scan_ns = 0;
+	uint64_t spin_ns = (uint64_t)(P.opts.spin_us ? P.opts.spin_us : 200) * 1000;
 
 	while (!P.stopping) {
 		bool busy = false;
 
-		if (!P.paused && P.limit_pages &&
-		    (uint64_t)P.nr_resident + P.margin_pages > P.limit_pages) {
+		/*
+		 * While faults come in, the spinning handler evicts between them
+		 * (a thread of its own would compete for the CPUs); this thread
+		 * evicts when the handlers sleep.
+		 */
+		if (evict_needed() && now_ns() - P.last_fault_ns > spin_ns) {
+			unsigned int got = 0;
+
 			/* evict down to two margins under the limit */
 			pthread_mutex_lock(&P.evict_lock);
 			while (!P.stopping && !P.paused &&
 			       (uint64_t)P.nr_resident + 2 * P.margin_pages > P.limit_pages) {
-				if (!evict_batch(EVICT_BATCH, 0, 0))
+				unsigned int k = evict_batch(EVICT_BATCH, 0, 0);
+
+				if (!k)
 					break;
+				got += k;
 			}
 			pthread_mutex_unlock(&P.evict_lock);
-			busy = true;
+			busy = got > 0;
 		}
 		if (P.opts.scan_maps && !P.paused && now_ns() - last_scan_ns > 20000000ull) {
 			tp_scan_tick(&P.scan);
@@ -1310,7 +1431,7 @@ static void *evictor_main(void *arg)
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 10 * 1000000;
+			ts.tv_nsec += 2 * 1000000;
 			if (ts.tv_nsec >= 1000000000) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000;

@@ -41,6 +41,7 @@ enum tp_state {
 #define TP_F_WP 0x0080u	     /* the PTE is userfaultfd write-protected */
 #define TP_F_DISCARD 0x0100u /* unmapped while owned: the owner makes it GONE */
 #define TP_F_MOVED 0x0200u   /* mremap moved it while owned: the owner lets go */
+#define TP_F_WRITTEN 0x0400u /* written since a fetch once: fetch it writable */
 
 #define TP_SLOT_NONE UINT32_MAX
 

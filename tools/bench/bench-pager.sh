@@ -1,0 +1,178 @@
+#!/bin/bash
+# tools/bench/bench-pager.sh — `make bench-pager`: 4 KiB page touches over
+# a region 8x the local limit, timed one by one (tier-pagebench), under
+#   (a) libtierpager with the shm pool (tier-memsrv --listen shm:...),
+#   (b) libtierpager with the TCP pool on loopback,
+#   (c) the kernel's own path: a zram swap device and a cgroup v1 memory
+#       limit of the same size,
+# interleaved in the same run, RUNS times (default 5); medians of each
+# run's mean/p50/p99 and the ratios (a)/(c), (b)/(c). Writes
+# build/bench/pager.md. Everything it sets up (servers, zram device, swap,
+# cgroup) is undone on exit, also on failure.
+# env: RUNS (5), LIMIT_MIB (64), NRANDOM (50000)
+set -uo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+bin=$src/build/bin
+out=$src/build/bench
+mkdir -p "$out"
+RUNS=${RUNS:-5}
+LIMIT_MIB=${LIMIT_MIB:-64}
+SIZE_MIB=$((LIMIT_MIB * 8))
+NRANDOM=${NRANDOM:-50000}
+tmp=$(mktemp -d /tmp/tierd-bench-pager.XXXXXX)
+
+die() { echo "bench-pager: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "needs root (zram, swapon, cgroups)"
+for f in tier-pagebench tierctl tier-memsrv; do
+	[ -x "$bin/$f" ] || die "build first: make bench-pager"
+done
+[ -r "$src/build/lib/libtierpager.so" ] || die "build first: make bench-pager"
+
+pids=()
+zram_id=
+cg=
+shm_file=/dev/shm/tierd-bench-pager-$$
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	if [ -n "$zram_id" ]; then
+		swapoff "/dev/zram$zram_id" 2>/dev/null
+		echo 1 >"/sys/block/zram$zram_id/reset" 2>/dev/null
+		echo "$zram_id" >/sys/class/zram-control/hot_remove 2>/dev/null
+	fi
+	if [ -n "$cg" ] && [ -d "$cg" ]; then
+		while read -r p; do echo "$p" >/sys/fs/cgroup/memory/cgroup.procs; done <"$cg/cgroup.procs"
+		rmdir "$cg" 2>/dev/null
+	fi
+	rm -f "$shm_file" "$shm_file.sock"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_log() { # FILE PATTERN
+	local i
+	for i in $(seq 300); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	cat "$1" >&2
+	return 1
+}
+
+# --- pools ---
+"$bin/tier-memsrv" --listen "shm:$shm_file" --size $((SIZE_MIB * 2))M --lease-grace 1 \
+	>"$tmp/shm.log" 2>&1 &
+pids+=($!)
+wait_log "$tmp/shm.log" lending || die "tier-memsrv (shm) did not start"
+for try in 1 2 3 4 5; do
+	port=$((20000 + (RANDOM * 5 + $$ + try * 89) % 40000))
+	"$bin/tier-memsrv" --listen "tcp://127.0.0.1:$port" --size $((SIZE_MIB * 2))M --lease-grace 1 \
+		>"$tmp/tcp.log" 2>&1 &
+	pid=$!
+	if wait_log "$tmp/tcp.log" lending; then
+		pids+=($pid)
+		break
+	fi
+	kill $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	port=
+done
+[ -n "$port" ] || die "tier-memsrv (tcp) did not start"
+
+# --- the kernel's path: zram swap + a memory cgroup ---
+[ -e /sys/class/zram-control/hot_add ] || die "no zram (CONFIG_ZRAM, /sys/class/zram-control)"
+[ -d /sys/fs/cgroup/memory ] || die "no cgroup v1 memory controller at /sys/fs/cgroup/memory"
+zram_id=$(cat /sys/class/zram-control/hot_add) || die "zram hot_add failed"
+echo $((SIZE_MIB * 2))M >"/sys/block/zram$zram_id/disksize" || die "zram disksize"
+mkswap "/dev/zram$zram_id" >/dev/null || die "mkswap"
+swapon -p 32767 "/dev/zram$zram_id" || die "swapon"
+cg=/sys/fs/cgroup/memory/tierd-bench-pager-$$
+mkdir "$cg" || die "cannot create $cg"
+echo $((LIMIT_MIB))M >"$cg/memory.limit_in_bytes" || die "memory.limit_in_bytes"
+
+BENCH_ARGS="--size ${SIZE_MIB}M --random $NRANDOM"
+
+run_mode() { # MODE -> prints the bench output
+	case $1 in
+	shm) "$bin/tierctl" run --pool "shm:$shm_file" --pool-size $((SIZE_MIB * 2))M \
+		--local-limit ${LIMIT_MIB}M -- "$bin/tier-pagebench" $BENCH_ARGS ;;
+	tcp) "$bin/tierctl" run --pool "tcp://127.0.0.1:$port" --pool-size $((SIZE_MIB * 2))M \
+		--local-limit ${LIMIT_MIB}M -- "$bin/tier-pagebench" $BENCH_ARGS ;;
+	zram) bash -c "echo \$\$ >$cg/cgroup.procs && exec $bin/tier-pagebench $BENCH_ARGS" ;;
+	esac
+}
+
+field() { # FILE PHASE KEY
+	sed -n "s/^$2 .* $3=\([0-9]*\).*/\1/p" "$1" | head -n 1
+}
+
+modes="shm tcp zram"
+for r in $(seq "$RUNS"); do
+	for m in $modes; do
+		f=$tmp/$m.$r.out
+		run_mode "$m" >"$f" 2>"$tmp/$m.$r.err"
+		rc=$?
+		if [ $rc != 0 ] || ! grep -q "bad=0" "$f"; then
+			cat "$f" "$tmp/$m.$r.err" >&2
+			die "run $r, $m failed (exit $rc)"
+		fi
+		echo "run $r $m: $(tr '\n' ' ' <"$f")"
+		sleep 1.2 # the servers' lease grace
+	done
+done
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+med() { # MODE PHASE KEY
+	local r
+	for r in $(seq "$RUNS"); do field "$tmp/$1.$r.out" "$2" "$3"; done | median
+}
+us() { awk -v n="$1" 'BEGIN { printf "%.1f", n / 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+declare -A M
+for m in $modes; do
+	for ph in random seq; do
+		for k in mean_ns p50_ns p99_ns; do
+			M[$m.$ph.$k]=$(med "$m" "$ph" "$k")
+		done
+	done
+done
+
+goal() { # VALUE LIMIT
+	awk -v v="$1" -v l="$2" 'BEGIN { print (v != "-" && v <= l) ? "met" : "missed" }'
+}
+ra=$(ratio "${M[shm.random.mean_ns]}" "${M[zram.random.mean_ns]}")
+rp=$(ratio "${M[shm.random.p99_ns]}" "${M[zram.random.p99_ns]}")
+sa=$(ratio "${M[shm.seq.mean_ns]}" "${M[zram.seq.mean_ns]}")
+
+{
+	echo "### Pager: 4 KiB page touches, region ${SIZE_MIB} MiB, local limit ${LIMIT_MIB} MiB"
+	echo
+	echo "Medians of $RUNS runs (each: $NRANDOM random touches after a warm-up, then one"
+	echo "sequential pass; a touch is a read-modify-write of one word). Latency in µs."
+	echo
+	echo "| path | random mean | random p50 | random p99 | seq mean | seq p50 | seq p99 |"
+	echo "|---|---|---|---|---|---|---|"
+	for m in $modes; do
+		case $m in
+		shm) name="(a) pager, shm pool" ;;
+		tcp) name="(b) pager, TCP pool (loopback)" ;;
+		zram) name="(c) kernel: zram swap + memcg" ;;
+		esac
+		echo "| $name | $(us "${M[$m.random.mean_ns]}") | $(us "${M[$m.random.p50_ns]}") |" \
+			"$(us "${M[$m.random.p99_ns]}") | $(us "${M[$m.seq.mean_ns]}") |" \
+			"$(us "${M[$m.seq.p50_ns]}") | $(us "${M[$m.seq.p99_ns]}") |"
+	done
+	echo
+	echo "| ratio | random mean | random p99 | seq mean |"
+	echo "|---|---|---|---|"
+	echo "| (a)/(c) | $ra | $rp | $sa |"
+	echo "| (b)/(c) | $(ratio "${M[tcp.random.mean_ns]}" "${M[zram.random.mean_ns]}") |" \
+		"$(ratio "${M[tcp.random.p99_ns]}" "${M[zram.random.p99_ns]}") |" \
+		"$(ratio "${M[tcp.seq.mean_ns]}" "${M[zram.seq.mean_ns]}") |"
+	echo "| goal (a)/(c) | ≤ 0.7 ($(goal "$ra" 0.7)) | ≤ 0.5 ($(goal "$rp" 0.5)) | ≤ 0.25 ($(goal "$sa" 0.25)) |"
+} >"$out/pager.md"
+cat "$out/pager.md"

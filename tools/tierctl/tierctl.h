@@ -23,6 +23,8 @@ int cmd_status(int argc, char **argv, const struct tierctl_opts *o);
 int cmd_events(int argc, char **argv, const struct tierctl_opts *o);
 int cmd_run(int argc, char **argv, const struct tierctl_opts *o);
 int cmd_policy(int argc, char **argv, const struct tierctl_opts *o);
+int cmd_top(int argc, char **argv, const struct tierctl_opts *o);
+int cmd_heatmap(int argc, char **argv, const struct tierctl_opts *o);
 
 /* Print an error ("tierctl: ..." on stderr, or {"error": "..."} under -j). */
 void tierctl_err(const struct tierctl_opts *o, const char *fmt, ...)

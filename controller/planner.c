@@ -200,10 +200,22 @@ struct plan_work {
 	uint32_t hyst_pct;
 };
 
-/* A page's key at a tier boundary: incumbents count hysteresis_pct more. */
+/*
+ * A page's key at a tier boundary: incumbents count hysteresis_pct more,
+ * and (with any hysteresis) at least one access more: at low heats a
+ * percentage is no margin at all, and region-level samplers (DAMON gives
+ * every page of a region the same count) make cold pages flicker between
+ * 0 and 2 accesses, which churned spare DRAM in the VM test.
+ */
 static inline uint32_t key_of(uint32_t heat, bool incumbent, uint32_t pct)
 {
-	return heat + (incumbent ? (uint32_t)((uint64_t)heat * pct / 100) : 0);
+	uint64_t margin = (uint64_t)heat * pct / 100;
+
+	if (!incumbent)
+		return heat;
+	if (pct && margin < HEAT_ONE)
+		margin = HEAT_ONE;
+	return heat + margin > UINT32_MAX ? UINT32_MAX : (uint32_t)(heat + margin);
 }
 
 static int class_of(enum heat_tier from, enum heat_tier to)

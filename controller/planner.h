@@ -16,8 +16,8 @@
  * linear sub-buckets each, so a threshold is exact to 1/8 of an octave),
  * never from constants: the DRAM threshold is the heat of the page that
  * just fills the DRAM budget. Hysteresis: a page already in a tier (or a
- * faster one) competes with its heat raised by hysteresis_pct, so a page
- * moves up only when it is clearly hotter than the page it displaces, and
+ * faster one) competes with its heat raised by hysteresis_pct (and by at
+ * least one access when hysteresis_pct > 0), so a page moves up only when it is clearly hotter than the page it displaces, and
  * pages whose heat ties in the boundary bucket keep their place. A steady
  * input therefore gives an empty plan on the next round.
  *

@@ -61,6 +61,23 @@ if [ $have_gnuplot = 1 ]; then
 		>/dev/null 2>&1
 	check "--input -o writes a PNG" bash -c "file '$TEST_TMP/known.png' | grep -q 'PNG image data'"
 fi
+# --damon: a DAMON region report over A's first 4 pages, 5 accesses, early:
+# 5 (accesses) x 1 (page) more in each of those bins.
+{ cat "$TEST_TMP/rec7.jsonl"
+  echo '{"type":"damon","ts_ns":1100000000,"target_id":0,"start":268435456,"end":268451840,"nr_accesses":5,"age":1}'
+} >"$TEST_TMP/damon.jsonl"
+"$TIERD_BIN/tierctl" heatmap --input "$TEST_TMP/damon.jsonl" --damon --data "$TEST_TMP/damon.dat" \
+	--bins 32 --time-bins 2 >/dev/null 2>&1 || die "heatmap --damon failed"
+check "--damon: A's first 4 bins get 5 accesses x 1 page each" \
+	[ "$(matrix "$TEST_TMP/damon.dat" | head -4 | sort -u | tr '\n' ' ')" = "6 0 " ]
+check "--damon: the rest of A is unchanged" \
+	[ "$(matrix "$TEST_TMP/damon.dat" | sed -n 5,16p | sort -u | tr '\n' ' ')" = "1 0 " ]
+check "--damon: counted as one DAMON record" grep -q ', 1 DAMON records$' "$TEST_TMP/damon.dat"
+"$TIERD_BIN/tierctl" heatmap --input "$TEST_TMP/damon.jsonl" --data "$TEST_TMP/nodamon.dat" \
+	--bins 32 --time-bins 2 >/dev/null 2>&1
+check "without --damon, DAMON records are left out" \
+	[ "$(matrix "$TEST_TMP/nodamon.dat")" = "$(matrix "$TEST_TMP/known.dat")" ]
+
 msg=$("$TIERD_BIN/tierctl" heatmap --input "$TEST_TMP/rec7.jsonl" 2>&1)
 check "without -o or --data it says what is missing ($msg)" grep -q -- "-o FILE.png" <<<"$msg"
 

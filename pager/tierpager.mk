@@ -22,3 +22,4 @@ BENCHES += bench-pager
 .PHONY: bench-pager
 bench-pager: $(BIN)/tier-pagebench $(BIN)/tierctl $(BIN)/tier-memsrv $(LIB)/libtierpager.so
 	$(Q)tools/bench/bench-pager.sh
+$(eval $(call program,tier-nodecheck,tools/workloads/nodecheck.c,-ldl -lnuma))

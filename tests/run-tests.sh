@@ -117,16 +117,23 @@ lane_scripts() { # LANE DIR
 }
 
 # The VM lane: one guest boot per kernel runs this script with --in-guest;
-# its "result:" lines come back on the console and are counted here.
+# its "result:" lines come back on the guest's output and are counted here
+# as they arrive (read from the pipe, not from the log file, which a
+# concurrent run in the same tree could overwrite). The guest kernel's
+# console is kept next to the log. The time limit of a boot is the sum of
+# the selected tests' limits plus 10 minutes for boots and stragglers.
 lane_vm() {
-	local k out rc line n_before
+	local k out rc line n_before t limit=600 exit_tag="run-tests: vmtest exit status"
+	for t in "$SRC"/tests/vm/*.sh; do
+		[ -f "$t" ] || continue
+		selected "$(basename "$t" .sh)" || continue
+		limit=$((limit + $(script_timeout "$t")))
+	done
 	for k in ${TIERD_VM_KERNELS:-6.12 6.1}; do
 		out=$logdir/vm-$k.console
-		echo "run-tests: VM lane on Linux $k (log $out)"
+		echo "run-tests: VM lane on Linux $k (log $out, kernel console $logdir/vm-$k.kernel.log)"
 		n_before=$((passed + failed + skipped))
-		"$SRC"/tools/vmtest --kernel "$k" -- "$SRC"/tests/run-tests.sh --in-guest \
-			--lane vm ${filters[@]+"${filters[@]}"} >"$out" 2>&1 </dev/null
-		rc=$?
+		rc=125
 		while IFS= read -r line; do
 			case "$line" in
 			"result: PASS "*) passed=$((passed + 1)); echo "${line/result: PASS /result: PASS $k:}" ;;
@@ -134,8 +141,13 @@ lane_vm() {
 			"result: FAIL "*) failed=$((failed + 1)); failures+=("$k:${line#result: FAIL }")
 				echo "${line/result: FAIL /result: FAIL $k:}" ;;
 			"  | "*|"---- "*|"----") echo "$line" ;;
+			"$exit_tag "*) rc=${line#"$exit_tag "} ;;
 			esac
-		done < <(tr -d '\r' <"$out")
+		done < <("$SRC"/tools/vmtest --kernel "$k" --timeout "$limit" \
+			--console "$logdir/vm-$k.kernel.log" -- \
+			"$SRC"/tests/run-tests.sh --in-guest --lane vm ${filters[@]+"${filters[@]}"} \
+			</dev/null 2>&1 | tr -d '\r' | tee "$out"
+			echo "$exit_tag ${PIPESTATUS[0]}")
 		if [ $rc != 0 ] && [ $((passed + failed + skipped)) = "$n_before" ]; then
 			failed=$((failed + 1))
 			failures+=("vm/boot-$k")

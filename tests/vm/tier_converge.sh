@@ -41,16 +41,16 @@ fi
 
 # TCG runs maybe 50x slower than hardware: rounds every 2 s, heat halves
 # in 4 s, DAMON samples every 20 ms (tierd's own choice for its kdamond).
-# Hysteresis 100%: DAMON gives a whole region one access count, so cold
-# regions flicker between 0 and 2 accesses; with the default 25% the
-# spare DRAM (budget minus hot set) churned among them (115k promotions
-# to converge, vs 25k at 100%, and 25 s instead of 9 s).
+# Hysteresis: the default (25%, and at least one access). DAMON gives a
+# whole region one access count, so cold regions flicker between 0 and 2
+# accesses; before the one-access floor the spare DRAM (budget minus hot
+# set) churned among them: 115k promotions to converge instead of 25k.
 cat >"$TEST_TMP/policy.json" <<JSON
 {
   // tier_converge: slow rounds for the emulated guest
   "heat": { "half_life_ms": 4000 },
   "moves": { "interval_ms": 2000, "cooldown_ms": 500, "max_promote_mb_s": 128,
-             "max_demote_mb_s": 256, "hysteresis_pct": 100 }
+             "max_demote_mb_s": 256 }
 }
 JSON
 SOCK=$TEST_TMP/tierd.sock

@@ -123,6 +123,7 @@ static struct pager {
 	int stop_fd;	/* eventfd: shutdown */
 	uint64_t features;
 	bool have_poison;
+	int pidfd; /* for process_madvise: many ranges, one TLB flush (>= 6.13) */
 	struct tier_pool *pool;
 	struct tier_pager_opts opts;
 	int policy_mode;
@@ -166,6 +167,7 @@ static struct pager {
 } P = {
 	.uffd = -1,
 	.stop_fd = -1,
+	.pidfd = -1,
 	.owner_lock = PTHREAD_MUTEX_INITIALIZER,
 	.ev_lock = PTHREAD_MUTEX_INITIALIZER,
 	.regions_lock = PTHREAD_RWLOCK_INITIALIZER,
@@ -1046,6 +1048,12 @@ static void handle_wp(uintptr_t addr)
 
 static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi);
 
+/* TCP, RDMA: a fault's pool read takes tens of microseconds. */
+static bool pool_slow(void)
+{
+	return P.pool_read_ns_avg > 20000;
+}
+
 /* Resident pages are within a margin of the limit: evict ahead of need. */
 static bool evict_needed(void)
 {
@@ -1086,7 +1094,7 @@ static int handler_wait_batch(struct uffd_msg *msgs)
 			 * need (small batches, so a fault waits little): on a busy
 			 * machine this spares the evictor thread a CPU of its own.
 			 */
-			if (evict_needed() && !pthread_mutex_trylock(&P.evict_lock)) {
+			if (evict_needed() && !pool_slow() && !pthread_mutex_trylock(&P.evict_lock)) {
 				if (!P.paused)
 					evict_batch(16, 0, 0);
 				pthread_mutex_unlock(&P.evict_lock);
@@ -1124,7 +1132,7 @@ static void *handler_main(void *arg)
 		 * hand-off would cost more than the fault, and two spinning
 		 * handlers would take the program's CPUs.
 		 */
-		bool handoff = P.nr_handlers > 1 && P.pool_read_ns_avg > 20000;
+		bool handoff = P.nr_handlers > 1 && pool_slow();
 
 		if (handoff)
 			pthread_mutex_unlock(&P.owner_lock);
@@ -1262,7 +1270,9 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 	struct iovec local[EVICT_BATCH], remote[EVICT_BATCH];
 	struct tier_pool_iov iov[EVICT_BATCH];
 	unsigned int n, i, nc = 0, nr_evicted = 0;
-	unsigned int copy_of[EVICT_BATCH];
+	unsigned int copy_of[EVICT_BATCH], zap_first[EVICT_BATCH], nz;
+	struct iovec zap[EVICT_BATCH];
+	bool batched;
 	ssize_t got;
 	int rc;
 
@@ -1337,10 +1347,10 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 			v[i].aborted = true;
 		}
 	}
+	/* the runs to zap; all in one process_madvise where the kernel allows */
+	nz = 0;
 	for (i = 0; i < n;) {
-		unsigned int j = i + 1, k;
-		uintptr_t a = v[i].r->start + v[i].idx * PAGE;
-		size_t len;
+		unsigned int j = i + 1;
 
 		if (v[i].aborted) {
 			i++;
@@ -1348,14 +1358,30 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 		}
 		while (j < n && !v[j].aborted && v[j].r == v[i].r && v[j].idx == v[j - 1].idx + 1)
 			j++;
-		len = (size_t)(j - i) * PAGE;
-		if (raw_madvise(a, len, MADV_DONTNEED)) {
-			for (k = i; k < j; k++)
+		zap[nz].iov_base = (void *)(v[i].r->start + v[i].idx * PAGE);
+		zap[nz].iov_len = (size_t)(j - i) * PAGE;
+		zap_first[nz++] = i;
+		i = j;
+	}
+	batched = false;
+	if (nz > 1 && P.pidfd >= 0) {
+		ssize_t total = 0;
+
+		for (i = 0; i < nz; i++)
+			total += (ssize_t)zap[i].iov_len;
+		batched = syscall(SYS_process_madvise, P.pidfd, zap, (size_t)nz, MADV_DONTNEED, 0) ==
+			  total;
+	}
+	for (i = 0; i < nz; i++) {
+		unsigned int first = zap_first[i], last = first + (unsigned int)(zap[i].iov_len / PAGE), k;
+
+		/* (a failed batch is redone run by run: zapping twice is harmless) */
+		if (!batched && raw_madvise((uintptr_t)zap[i].iov_base, zap[i].iov_len, MADV_DONTNEED)) {
+			for (k = first; k < last; k++)
 				victim_release(&v[k], v[k].old);
-			i = j;
 			continue;
 		}
-		for (k = i; k < j; k++) {
+		for (k = first; k < last; k++) {
 			if (v[k].r->slots[v[k].idx] != TP_SLOT_NONE) {
 				atomic_store(&v[k].r->words[v[k].idx],
 					     tp_make(TP_POOL, v[k].old & TP_F_WRITTEN));
@@ -1369,8 +1395,7 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 				STAT_INC(nr_clean_drops);
 		}
 		/* a write that faulted after the check waits on the zapped pages: wake it */
-		uffd_wake(a, len);
-		i = j;
+		uffd_wake((uintptr_t)zap[i].iov_base, zap[i].iov_len);
 	}
 	pthread_mutex_unlock(&P.ev_lock);
 	STAT_ADD(nr_evictions, nr_evicted);
@@ -1402,9 +1427,10 @@ static void *evictor_main(void *arg)
 		/*
 		 * While faults come in, the spinning handler evicts between them
 		 * (a thread of its own would compete for the CPUs); this thread
-		 * evicts when the handlers sleep.
+		 * evicts when the handlers sleep, and always with a slow pool
+		 * (then it mostly waits on the network, in parallel with faults).
 		 */
-		if (evict_needed() && now_ns() - P.last_fault_ns > spin_ns) {
+		if (evict_needed() && (pool_slow() || now_ns() - P.last_fault_ns > spin_ns)) {
 			unsigned int got = 0;
 
 			/* evict down to two margins under the limit */
@@ -1560,6 +1586,9 @@ void tp_forked_child(void)
 	if (P.stop_fd >= 0)
 		close(P.stop_fd);
 	P.uffd = P.stop_fd = -1;
+	if (P.pidfd >= 0)
+		close(P.pidfd);
+	P.pidfd = -1;
 	if (P.pool)
 		tier_pool_abandon(P.pool); /* the parent's lease and connections stay */
 	P.pool = NULL;
@@ -1786,6 +1815,21 @@ int tier_pager_init(const struct tier_pager_opts *o)
 		set_err(rc, "registering buffers with the pool: %s", tier_pool_strerror(P.pool));
 		goto out_close_stop;
 	}
+	P.pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (P.pidfd >= 0) {
+		void *page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				  -1, 0);
+		struct iovec probe = { .iov_base = page, .iov_len = PAGE };
+
+		/* process_madvise(MADV_DONTNEED) on oneself: Linux >= 6.13 */
+		if (page == MAP_FAILED ||
+		    syscall(SYS_process_madvise, P.pidfd, &probe, 1, MADV_DONTNEED, 0) != PAGE) {
+			close(P.pidfd);
+			P.pidfd = -1;
+		}
+		if (page != MAP_FAILED)
+			munmap(page, PAGE);
+	}
 	if (o->scan_maps) {
 		rc = tp_scan_init(&P.scan);
 		if (rc) {
@@ -1845,11 +1889,11 @@ int tier_pager_init(const struct tier_pager_opts *o)
 	}
 	if (o->verbose)
 		tp_log("started: pool %s (%" PRIu64 " MiB leased), local limit %" PRIu64
-		       " MiB, %u handlers, node %s%d, features %#llx",
+		       " MiB, %u handlers, node %s%d%s, features %#llx",
 		       o->pool_uris, tier_pool_nr_slots(P.pool) * PAGE >> 20,
 		       P.limit_pages * PAGE >> 20, P.nr_handlers,
 		       P.policy_mode == MPOL_DEFAULT ? "local/" : "", P.opts.node,
-		       (unsigned long long)P.features);
+		       P.pidfd >= 0 ? ", batched zaps" : "", (unsigned long long)P.features);
 	return 0;
 
 out_stop_threads:

@@ -20,6 +20,8 @@
  *           zap a quarter with MADV_DONTNEED (must read as zeros), verify
  * --max-resident-mib N  fail if the pager's resident page count ever
  *           exceeded N MiB (sampled every 5 ms)
+ * --wait-file PATH  before the final verification create PATH.ready and
+ *           wait until PATH exists
  * Exit 0: every word matched; 1: mismatches (the first few are printed).
  */
 #include <dlfcn.h>
@@ -47,6 +49,7 @@ static size_t size_bytes = 64ul << 20;
 static unsigned int nr_threads = 4, nr_rounds = 3;
 static bool use_malloc, do_fork, do_remap;
 static uint64_t max_resident_mib;
+static const char *wait_file;
 
 static uint64_t nr_pages;
 static unsigned char **page_ptr; /* page i's address (blocks need not be contiguous) */
@@ -303,6 +306,7 @@ int main(int argc, char **argv)
 		{ "fork", no_argument, NULL, 'f' },
 		{ "remap", no_argument, NULL, 'R' },
 		{ "max-resident-mib", required_argument, NULL, 'x' },
+		{ "wait-file", required_argument, NULL, 'W' },
 		{ 0 },
 	};
 	pthread_t mon;
@@ -323,6 +327,7 @@ int main(int argc, char **argv)
 		case 'f': do_fork = true; break;
 		case 'R': do_remap = true; break;
 		case 'x': max_resident_mib = strtoull(optarg, NULL, 10); break;
+		case 'W': wait_file = optarg; break;
 		default:
 			fprintf(stderr, "usage: tier-memcheck [--size SIZE] [--threads N] [--rounds N] "
 					"[--malloc] [--fork] [--remap] [--max-resident-mib N]\n");
@@ -371,6 +376,18 @@ int main(int argc, char **argv)
 		}
 	}
 	r = last;
+	if (wait_file) {
+		/* a test does something to the pool now (PATH.ready says when) */
+		char ready[4096];
+		FILE *f;
+
+		snprintf(ready, sizeof(ready), "%s.ready", wait_file);
+		f = fopen(ready, "w");
+		if (f)
+			fclose(f);
+		while (access(wait_file, F_OK))
+			usleep(20000);
+	}
 	bad = verify_all(r, "final");
 	printf("memcheck: %llu pages x %u threads, %llu rounds: %llu bad pages, %llu mismatches\n",
 	       (unsigned long long)nr_pages, nr_threads, (unsigned long long)r,

@@ -441,6 +441,13 @@ int tiering_manage(struct tiering *tg, uint64_t id, const char *path,
 		cg->id = id;
 		cg->next_round_ms = now_ms; /* first round at the next tick */
 		cg->prev_rate_ms = now_ms;
+		/* the baseline of the rates: nothing moved yet; the kernel's
+		 * counters are unknown (UINT64_MAX: no kernel rate from it) */
+		cg->rate_samples[0] = (struct tiering_rate_sample){ .ms = now_ms,
+								    .k_promotions = UINT64_MAX,
+								    .k_demotions = UINT64_MAX };
+		cg->rate_head = 1;
+		cg->nr_rate_samples = 1;
 		tg->cgs[tg->nr_cgs++] = cg;
 	}
 	snprintf(cg->path, sizeof(cg->path), "%s", path);
@@ -720,24 +727,44 @@ static void fmt_pages(char *buf, size_t size, uint64_t pages)
 
 static void update_rates(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms)
 {
+	struct tiering_rate_sample now = { .ms = now_ms,
+					   .promoted = cg->promoted,
+					   .demoted = cg->demoted },
+				   *old = NULL;
 	struct tierd_cgroup_stats st;
-	double dt = (now_ms - cg->prev_rate_ms) / 1000.0;
+	bool have_k = false;
+	unsigned i;
+	double dt;
 
-	if (dt <= 0)
-		return;
-	cg->promote_per_s = (cg->promoted - cg->prev_promoted) / dt;
-	cg->demote_per_s = (cg->demoted - cg->prev_demoted) / dt;
-	cg->prev_promoted = cg->promoted;
-	cg->prev_demoted = cg->demoted;
 	if (tg->ops.read_stats && tg->ops.read_stats(tg->ops.ctx, cg->id, &st) == 0) {
-		if (cg->prev_rate_ms && st.promotions >= cg->k_prev_promotions &&
-		    st.demotions >= cg->k_prev_demotions) {
-			cg->k_promote_per_s = (st.promotions - cg->k_prev_promotions) / dt;
-			cg->k_demote_per_s = (st.demotions - cg->k_prev_demotions) / dt;
-		}
-		cg->k_prev_promotions = st.promotions;
-		cg->k_prev_demotions = st.demotions;
+		now.k_promotions = st.promotions;
+		now.k_demotions = st.demotions;
+		have_k = true;
 	}
+	/* the oldest sample still inside the window */
+	for (i = 0; i < cg->nr_rate_samples; i++) {
+		struct tiering_rate_sample *s =
+		    &cg->rate_samples[(cg->rate_head + TIERING_RATE_SAMPLES - 1 - i) %
+				      TIERING_RATE_SAMPLES];
+
+		if (now_ms - s->ms > TIERING_RATE_WINDOW_MS)
+			break;
+		old = s;
+	}
+	if (old && now_ms > old->ms) {
+		dt = (now_ms - old->ms) / 1000.0;
+		cg->promote_per_s = (now.promoted - old->promoted) / dt;
+		cg->demote_per_s = (now.demoted - old->demoted) / dt;
+		if (have_k && now.k_promotions >= old->k_promotions &&
+		    now.k_demotions >= old->k_demotions) {
+			cg->k_promote_per_s = (now.k_promotions - old->k_promotions) / dt;
+			cg->k_demote_per_s = (now.k_demotions - old->k_demotions) / dt;
+		}
+	}
+	cg->rate_samples[cg->rate_head] = now;
+	cg->rate_head = (cg->rate_head + 1) % TIERING_RATE_SAMPLES;
+	if (cg->nr_rate_samples < TIERING_RATE_SAMPLES)
+		cg->nr_rate_samples++;
 	cg->prev_rate_ms = now_ms;
 }
 
@@ -955,6 +982,8 @@ struct json_object *tiering_cg_json(const struct tiering *tg, const struct tieri
 			       json_object_new_double(cg->k_promote_per_s));
 	json_object_object_add(o, "kernel_demote_pages_per_s",
 			       json_object_new_double(cg->k_demote_per_s));
+	json_object_object_add(o, "rate_window_s",
+			       json_object_new_double(TIERING_RATE_WINDOW_MS / 1000.0));
 	json_object_object_add(o, "fault_samples", json_object_new_uint64(cg->fault_samples));
 	json_object_object_add(o, "damon_page_samples", json_object_new_uint64(cg->damon_pages));
 	json_object_object_add(o, "sampler",

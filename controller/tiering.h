@@ -32,6 +32,8 @@
 /* Ranges smaller than this are not worth a heat table entry. */
 #define TIERING_MIN_RANGE_BYTES (64u << 10)
 #define TIERING_MAX_RANGES 4096
+#define TIERING_RATE_WINDOW_MS 10000
+#define TIERING_RATE_SAMPLES 64
 
 struct tiering_range {
 	uint64_t start, end; /* page-aligned, [start, end) */
@@ -82,9 +84,14 @@ struct tiering_cg {
 	/* totals and rates */
 	uint64_t nr_rounds, nr_moving_rounds;
 	uint64_t promoted, demoted, move_failed; /* pages, executed by tierd */
-	uint64_t prev_promoted, prev_demoted, prev_rate_ms;
+	uint64_t prev_rate_ms;
+	/* per-round samples of the counters: rates are over the last
+	 * TIERING_RATE_WINDOW_MS, not one round (most rounds move nothing) */
+	struct tiering_rate_sample {
+		uint64_t ms, promoted, demoted, k_promotions, k_demotions;
+	} rate_samples[TIERING_RATE_SAMPLES];
+	unsigned nr_rate_samples, rate_head;
 	double promote_per_s, demote_per_s;
-	uint64_t k_prev_promotions, k_prev_demotions;
 	double k_promote_per_s, k_demote_per_s; /* the kernel's counts (observer) */
 	uint64_t fault_samples, damon_pages;
 };

@@ -67,7 +67,7 @@ vm_prepare() {
 	(_vm_build "$series" "$tmp")
 	rc=$?
 	if [ $rc = 0 ]; then
-		touch "$tmp/READY" && mv -T "$tmp" "$dir" || rc=1
+		chmod 755 "$tmp" && touch "$tmp/READY" && mv -T "$tmp" "$dir" || rc=1
 	fi
 	[ $rc = 0 ] || rm -rf "$tmp"
 	exec {lockfd}>&-

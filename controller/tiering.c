@@ -37,6 +37,9 @@
 #include "placement.h"
 #include "tiering.h"
 
+/* Pages per placement query pass (scratch: 16 bytes a page). */
+#define TIERING_QUERY_CHUNK 65536
+
 /* --- system ops ----------------------------------------------------------- */
 
 static int add_pid(uint32_t **pids, unsigned *nr, unsigned *cap, uint32_t pid)
@@ -609,35 +612,38 @@ static int refresh_regions(struct tiering *tg, struct tiering_cg *cg)
 /* Ask the kernel where every tracked page is; write it into the records. */
 static int refresh_placement(struct tiering *tg, struct tiering_cg *cg)
 {
+	uint64_t first, p, n;
 	unsigned i;
-	uint64_t p;
 	int ret;
 
 	memset(cg->nr_on_tier, 0, sizeof(cg->nr_on_tier));
 	cg->nr_not_present = 0;
+	/* in chunks: the scratch stays small however big a region is */
+	ret = scratch_reserve(tg, TIERING_QUERY_CHUNK);
+	if (ret < 0)
+		return ret;
 	for (i = 0; i < cg->heat.nr_regions; i++) {
 		struct heat_region *r = cg->heat.regions[i];
 
-		ret = scratch_reserve(tg, r->nr_pages);
-		if (ret < 0)
-			return ret;
-		for (p = 0; p < r->nr_pages; p++)
-			tg->addrs[p] = r->start + (p << HEAT_PAGE_SHIFT);
-		ret = tg->ops.query(tg->ops.ctx, r->pid, tg->addrs, r->nr_pages, tg->status);
-		if (ret < 0) {
-			for (p = 0; p < r->nr_pages; p++)
-				tg->status[p] = ret;
-		}
-		for (p = 0; p < r->nr_pages; p++) {
-			enum heat_tier tier =
-			    tg->status[p] >= 0 ? node_tier(tg, tg->status[p]) : HEAT_TIER_UNKNOWN;
+		for (first = 0; first < r->nr_pages; first += n) {
+			n = r->nr_pages - first < TIERING_QUERY_CHUNK ? r->nr_pages - first
+								      : TIERING_QUERY_CHUNK;
+			for (p = 0; p < n; p++)
+				tg->addrs[p] = r->start + ((first + p) << HEAT_PAGE_SHIFT);
+			ret = tg->ops.query(tg->ops.ctx, r->pid, tg->addrs, n, tg->status);
+			for (p = 0; p < n; p++) {
+				int st = ret < 0 ? ret : tg->status[p];
+				enum heat_tier tier =
+				    st >= 0 ? node_tier(tg, st) : HEAT_TIER_UNKNOWN;
+				uint32_t *rec = &r->recs[first + p];
 
-			r->recs[p] =
-			    (r->recs[p] & ~HEAT_TIER_MASK) | ((uint32_t)tier << HEAT_TIER_SHIFT);
-			if (tg->status[p] < 0)
-				cg->nr_not_present++;
-			else
-				cg->nr_on_tier[tier]++;
+				*rec =
+				    (*rec & ~HEAT_TIER_MASK) | ((uint32_t)tier << HEAT_TIER_SHIFT);
+				if (st < 0)
+					cg->nr_not_present++;
+				else
+					cg->nr_on_tier[tier]++;
+			}
 		}
 	}
 	return 0;
@@ -730,36 +736,40 @@ static void update_rates(struct tiering *tg, struct tiering_cg *cg, uint64_t now
 	struct tiering_rate_sample now = { .ms = now_ms,
 					   .promoted = cg->promoted,
 					   .demoted = cg->demoted },
-				   *old = NULL;
+				   *old = NULL, *old_k = NULL;
 	struct tierd_cgroup_stats st;
 	bool have_k = false;
 	unsigned i;
 	double dt;
 
+	now.k_promotions = now.k_demotions = UINT64_MAX; /* unknown */
 	if (tg->ops.read_stats && tg->ops.read_stats(tg->ops.ctx, cg->id, &st) == 0) {
 		now.k_promotions = st.promotions;
 		now.k_demotions = st.demotions;
 		have_k = true;
 	}
-	/* the oldest sample still inside the window */
+	/* the oldest sample still inside the window (at least the newest) */
 	for (i = 0; i < cg->nr_rate_samples; i++) {
 		struct tiering_rate_sample *s =
 		    &cg->rate_samples[(cg->rate_head + TIERING_RATE_SAMPLES - 1 - i) %
 				      TIERING_RATE_SAMPLES];
 
-		if (now_ms - s->ms > TIERING_RATE_WINDOW_MS)
+		if (i > 0 && now_ms - s->ms > TIERING_RATE_WINDOW_MS)
 			break;
 		old = s;
+		if (s->k_promotions != UINT64_MAX)
+			old_k = s;
 	}
 	if (old && now_ms > old->ms) {
 		dt = (now_ms - old->ms) / 1000.0;
 		cg->promote_per_s = (now.promoted - old->promoted) / dt;
 		cg->demote_per_s = (now.demoted - old->demoted) / dt;
-		if (have_k && now.k_promotions >= old->k_promotions &&
-		    now.k_demotions >= old->k_demotions) {
-			cg->k_promote_per_s = (now.k_promotions - old->k_promotions) / dt;
-			cg->k_demote_per_s = (now.k_demotions - old->k_demotions) / dt;
-		}
+	}
+	if (have_k && old_k && now_ms > old_k->ms && now.k_promotions >= old_k->k_promotions &&
+	    now.k_demotions >= old_k->k_demotions) {
+		dt = (now_ms - old_k->ms) / 1000.0;
+		cg->k_promote_per_s = (now.k_promotions - old_k->k_promotions) / dt;
+		cg->k_demote_per_s = (now.k_demotions - old_k->k_demotions) / dt;
 	}
 	cg->rate_samples[cg->rate_head] = now;
 	cg->rate_head = (cg->rate_head + 1) % TIERING_RATE_SAMPLES;

@@ -55,6 +55,9 @@ check "A's workload memory is tracked (>= 32 MiB)" wait_for 20 tracked
 check "dry run rounds are logged" wait_for 20 grep -q "dry run: round $A: would promote" "$LOG"
 check "the dry run moved nothing (tierd)" [ "$(cg "$A" .tiering.promoted_pages)" = 0 -a "$(cg "$A" .tiering.demoted_pages)" = 0 ]
 check "the dry run moved nothing (kernel counters)" [ "$(cg "$A" .promotions)" = 0 -a "$(cg "$A" .demotions)" = 0 ]
+ctl status >"$TEST_TMP/status.txt"
+check "tierctl status shows A's budget and tier bytes" grep -q "managed: DRAM .* MiB (budget 64M), CXL" "$TEST_TMP/status.txt"
+check "tierctl status shows the policy in force" grep -q "^tiering: policy $P;" "$TEST_TMP/status.txt"
 loads=$(status .tiering.policy_loads)
 
 # a broken file: refused, errors logged with file and line, old policy stays

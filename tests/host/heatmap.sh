@@ -104,7 +104,7 @@ HM_PID=$!
 on_exit "kill $HM_PID"
 wait_for 10 bash -c "[ \"\$('$TIERD_BIN/tierctl' --socket '$SOCK' -j status | jq .global.event_readers)\" = 1 ]" ||
 	die "tierctl heatmap did not connect"
-bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/wl-phases" --pages 256 --gap-mb 1024 --phase-ms 1500' _ \
+bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/wl-phases" --pages 128 --gap-mb 1024 --phase-ms 1500 --sleep-us 5000' _ \
 	"$A" "$TIERD_BIN" >"$TEST_TMP/wl.out" || die "wl-phases failed"
 cat "$TEST_TMP/wl.out"
 wait $HM_PID
@@ -128,8 +128,9 @@ read -r na ta ma < <(stats "$a0" "$a1")
 read -r nb tb mb < <(stats "$b0" "$b1")
 log "range A: $na bins, $ta faults, mean time bin $ma; range B: $nb bins, $tb faults, mean time bin $mb"
 check "A and B each have several bins of their own" bash -c "[ $na -ge 4 ] && [ $nb -ge 4 ]"
-check "A was faulted many times (>= 10 passes x 256 pages)" [ "$ta" -ge 2560 ]
-check "B was faulted many times (>= 10 passes x 256 pages)" [ "$tb" -ge 2560 ]
+log "records tierd dropped for the heatmap reader: $(awk '/^# lost_records/ { print $3 }' "$TEST_TMP/heat.dat")"
+check "A was faulted many times (>= 10 passes x 128 pages)" [ "$ta" -ge 1280 ]
+check "B was faulted many times (>= 10 passes x 128 pages)" [ "$tb" -ge 1280 ]
 check "A is hot early, B late (mean time bin $ma < $mb - 2)" awk -v a="$ma" -v b="$mb" 'BEGIN { exit !(a < b - 2) }'
 # A's heat ends before B's begins: the last time bin where A has >= 10% of
 # its peak is at most one bin after the first where B has (the switch

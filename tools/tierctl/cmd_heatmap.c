@@ -64,6 +64,7 @@ struct samples {
 	struct sample *v;
 	size_t nr, cap;
 	uint64_t nr_faults, nr_damon;
+	uint64_t nr_lost; /* records tierd dropped for this (slow) reader */
 };
 
 struct segment {
@@ -111,6 +112,8 @@ static int take_record(struct samples *s, const char *line, uint64_t cgroup_id, 
 
 		ret = add_sample(s, ju64(r, "ts_ns"), a, a + 1, 1);
 		s->nr_faults++;
+	} else if (!strcmp(type, "lost")) {
+		s->nr_lost += ju64(r, "records");
 	} else if (!strcmp(type, "damon") && damon && ju64(r, "end") > ju64(r, "start") &&
 		   ju64(r, "nr_accesses")) {
 		ret = add_sample(s, ju64(r, "ts_ns"), ju64(r, "start"), ju64(r, "end"),
@@ -258,6 +261,7 @@ static int write_data(const struct heat *h, const char *file, const char *what,
 		return -errno;
 	fprintf(f, "# tierd heatmap: %s; %llu fault records, %llu DAMON records\n", what,
 		(unsigned long long)s->nr_faults, (unsigned long long)s->nr_damon);
+	fprintf(f, "# lost_records %llu\n", (unsigned long long)s->nr_lost);
 	fprintf(f, "# time_bins %u bin_s %.6f t0_ns %llu\n", h->nr_tbins, tbin_s,
 		(unsigned long long)h->t0_ns);
 	fprintf(f, "# addr_bins %u bin_bytes %llu touched_bytes %llu segments %ld\n", h->nr_abins,
@@ -615,6 +619,12 @@ int cmd_heatmap(int argc, char **argv, const struct tierctl_opts *o)
 		ret = collect_live(o, id, damon, seconds, &s, &t0, &t1);
 	if (ret < 0)
 		goto out;
+	if (s.nr_lost)
+		fprintf(stderr,
+			"tierctl: warning: tierd dropped %llu records for this reader (it fell "
+			"behind); "
+			"the picture undercounts\n",
+			(unsigned long long)s.nr_lost);
 	if (!s.nr) {
 		tierctl_err(o,
 			    "heatmap: no records for %s in %s (is the cgroup attached: tierctl "

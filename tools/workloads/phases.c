@@ -8,7 +8,9 @@
  * is a user page fault the observer sees: the heat map must show A hot
  * early, B hot late, and nothing in the gap.
  *
- * usage: wl-phases [--pages N] [--gap-mb M] [--phase-ms MS]
+ * usage: wl-phases [--pages N] [--gap-mb M] [--phase-ms MS] [--sleep-us US]
+ * --sleep-us pauses between passes, to keep the fault rate within what a
+ * reader of tierd's event stream keeps up with on a busy machine.
  * Prints "range A 0xSTART 0xEND" and "range B 0xSTART 0xEND" first, then
  * "phase 1 passes P" and "phase 2 passes P".
  */
@@ -29,7 +31,7 @@ static double mono_ms(void)
 }
 
 /* Fault in every page of [p, p + bytes) until phase_ms passed; passes made. */
-static long phase(volatile char *p, size_t bytes, long page, double phase_ms)
+static long phase(volatile char *p, size_t bytes, long page, double phase_ms, long sleep_us)
 {
 	double t0 = mono_ms();
 	long passes = 0;
@@ -40,6 +42,8 @@ static long phase(volatile char *p, size_t bytes, long page, double phase_ms)
 			p[off] = 1;
 		madvise((void *)p, bytes, MADV_DONTNEED);
 		passes++;
+		if (sleep_us)
+			usleep(sleep_us);
 	} while (mono_ms() - t0 < phase_ms);
 	return passes;
 }
@@ -50,15 +54,17 @@ int main(int argc, char **argv)
 		{ "pages", required_argument, NULL, 'n' },
 		{ "gap-mb", required_argument, NULL, 'g' },
 		{ "phase-ms", required_argument, NULL, 'p' },
+		{ "sleep-us", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	long nr_pages = 256, gap_mb = 1024, phase_ms = 1500, page = sysconf(_SC_PAGESIZE), p1, p2;
+	long nr_pages = 256, gap_mb = 1024, phase_ms = 1500, sleep_us = 0,
+	     page = sysconf(_SC_PAGESIZE), p1, p2;
 	size_t range_bytes, total;
 	char *base, *a, *b;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:g:p:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:g:p:s:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			nr_pages = atol(optarg);
@@ -69,13 +75,16 @@ int main(int argc, char **argv)
 		case 'p':
 			phase_ms = atol(optarg);
 			break;
+		case 's':
+			sleep_us = atol(optarg);
+			break;
 		default:
-			fprintf(stderr,
-				"usage: wl-phases [--pages N] [--gap-mb M] [--phase-ms MS]\n");
+			fprintf(stderr, "usage: wl-phases [--pages N] [--gap-mb M] [--phase-ms MS] "
+					"[--sleep-us US]\n");
 			return 2;
 		}
 	}
-	if (nr_pages < 1 || gap_mb < 0 || phase_ms < 1) {
+	if (nr_pages < 1 || gap_mb < 0 || phase_ms < 1 || sleep_us < 0) {
 		fprintf(stderr, "wl-phases: --pages, --phase-ms must be positive, --gap-mb >= 0\n");
 		return 2;
 	}
@@ -99,8 +108,8 @@ int main(int argc, char **argv)
 	printf("range B %#lx %#lx\n", (unsigned long)(uintptr_t)b,
 	       (unsigned long)(uintptr_t)(b + range_bytes));
 	fflush(stdout);
-	p1 = phase(a, range_bytes, page, phase_ms);
-	p2 = phase(b, range_bytes, page, phase_ms);
+	p1 = phase(a, range_bytes, page, phase_ms, sleep_us);
+	p2 = phase(b, range_bytes, page, phase_ms, sleep_us);
 	printf("phase 1 passes %ld\nphase 2 passes %ld\n", p1, p2);
 	munmap(base, total);
 	return 0;

@@ -10,16 +10,17 @@ PAGER_LDLIBS := $(POOL_LDLIBS)
 
 $(eval $(call shlib,libtierpager,pager/lib/preload.c $(PAGER_SRCS),$(PAGER_LDLIBS)))
 
-
-# workloads the pager's tests and benchmark run
-$(eval $(call program,tier-memcheck,tools/workloads/memcheck.c,-ldl))
-
 $(eval $(call unit_test,test_pager_policy,pager/lib/policy.c,))
 $(eval $(call unit_test,test_pager_options,pager/lib/options.c,))
+
+# workloads for the pager's tests and benchmark
+$(eval $(call program,tier-memcheck,tools/workloads/memcheck.c,-ldl))
+$(eval $(call program,tier-nodecheck,tools/workloads/nodecheck.c,-ldl -lnuma))
 $(eval $(call program,tier-pagebench,tools/bench/pagebench.c,))
 
-BENCHES += bench-pager
+# `make bench` builds BENCHES and runs every tools/bench/bench-*.sh;
+# `make bench-pager` runs only this one (writes build/bench/pager.md).
+BENCHES += $(BIN)/tier-pagebench $(LIB)/libtierpager.so $(BIN)/tierctl $(BIN)/tier-memsrv
 .PHONY: bench-pager
 bench-pager: $(BIN)/tier-pagebench $(BIN)/tierctl $(BIN)/tier-memsrv $(LIB)/libtierpager.so
 	$(Q)tools/bench/bench-pager.sh
-$(eval $(call program,tier-nodecheck,tools/workloads/nodecheck.c,-ldl -lnuma))

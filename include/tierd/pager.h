@@ -24,37 +24,37 @@
 #include <stdint.h>
 
 #define TIER_PAGER_NODE_DEFAULT (-1) /* the CXL node if there is one, else local */
-#define TIER_PAGER_NODE_LOCAL (-2)   /* no mempolicy: the kernel's default */
+#define TIER_PAGER_NODE_LOCAL (-2) /* no mempolicy: the kernel's default */
 
 struct tier_pager_opts {
-	const char *pool_uris;	    /* "mem:64M", "shm:/dev/shm/p", "tcp://h:p", comma lists */
-	uint64_t pool_bytes;	    /* lease to ask for; 0: 64 GiB (servers grant less) */
+	const char *pool_uris; /* "mem:64M", "shm:/dev/shm/p", "tcp://h:p", comma lists */
+	uint64_t pool_bytes; /* lease to ask for; 0: 64 GiB (servers grant less) */
 	uint64_t local_limit_bytes; /* resident managed memory cap; 0: no cap */
-	int node;		    /* NUMA node for pages faulted in, or TIER_PAGER_NODE_* */
-	unsigned int nr_handlers;   /* fault-handler threads; 0: 2 */
-	unsigned int spin_us;	    /* busy-poll after a fault for this long; 0: 200 */
-	unsigned int verbose;	    /* 1: start/stop lines and stats at exit on stderr */
-	bool scan_maps;		    /* manage all anonymous private memory (preload) */
-	bool no_prefetch;	    /* turn the stream prefetcher off */
+	int node; /* NUMA node for pages faulted in, or TIER_PAGER_NODE_* */
+	unsigned int nr_handlers; /* fault-handler threads; 0: 2 */
+	unsigned int spin_us; /* busy-poll after a fault for this long; 0: 200 */
+	unsigned int verbose; /* 1: start/stop lines and stats at exit on stderr */
+	bool scan_maps; /* manage all anonymous private memory (preload) */
+	bool no_prefetch; /* turn the stream prefetcher off */
 };
 
 struct tier_pager_stats {
-	uint64_t nr_managed_pages;  /* pages in registered regions */
+	uint64_t nr_managed_pages; /* pages in registered regions */
 	uint64_t nr_resident_pages; /* managed pages present in local memory */
-	uint64_t nr_pool_pages;	    /* managed pages whose only copy is in the pool */
-	uint64_t limit_pages;	    /* the local limit in pages (0: none) */
-	uint64_t nr_faults;	    /* missing faults handled */
-	uint64_t nr_wp_faults;	    /* write-protect faults handled */
-	uint64_t nr_zero_fills;	    /* first touches */
-	uint64_t nr_fetches;	    /* pages read from the pool on a fault */
-	uint64_t nr_prefetches;	    /* pages read ahead by the stream detector */
-	uint64_t nr_evictions;	    /* pages taken out of local memory */
-	uint64_t nr_pool_writes;    /* pages written to the pool (dirty evictions) */
-	uint64_t nr_clean_drops;    /* evictions without a pool write */
-	uint64_t nr_evict_cancels;  /* evictions cancelled by a write */
-	uint64_t nr_regions;	    /* regions registered */
-	uint64_t nr_events;	    /* remap/unmap events handled */
-	uint64_t nr_space_waits;    /* faults that had to wait for eviction */
+	uint64_t nr_pool_pages; /* managed pages whose only copy is in the pool */
+	uint64_t limit_pages; /* the local limit in pages (0: none) */
+	uint64_t nr_faults; /* missing faults handled */
+	uint64_t nr_wp_faults; /* write-protect faults handled */
+	uint64_t nr_zero_fills; /* first touches */
+	uint64_t nr_fetches; /* pages read from the pool on a fault */
+	uint64_t nr_prefetches; /* pages read ahead by the stream detector */
+	uint64_t nr_evictions; /* pages taken out of local memory */
+	uint64_t nr_pool_writes; /* pages written to the pool (dirty evictions) */
+	uint64_t nr_clean_drops; /* evictions without a pool write */
+	uint64_t nr_evict_cancels; /* evictions cancelled by a write */
+	uint64_t nr_regions; /* regions registered */
+	uint64_t nr_events; /* remap/unmap events handled */
+	uint64_t nr_space_waits; /* faults that had to wait for eviction */
 };
 
 /* Defaults for every field. */

@@ -38,19 +38,36 @@ int tier_pager_parse_size(const char *s, uint64_t *bytes, char *err, size_t errl
 		return -ERANGE;
 	}
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default: break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (shift && (!strcmp(end, "iB") || !strcmp(end, "B")))
 		end += strlen(end);
 	else if (!shift && !strcmp(end, "B"))
 		end++;
 	if (*end) {
-		snprintf(err, errlen, "bad size '%s': use a number with an optional K, M, G or T suffix",
-			 s);
+		snprintf(err, errlen,
+			 "bad size '%s': use a number with an optional K, M, G or T suffix", s);
 		return -EINVAL;
 	}
 	if (shift && v > (UINT64_MAX >> shift)) {
@@ -103,8 +120,8 @@ int tier_pager_opts_from_env(struct tier_pager_opts *o, char *err, size_t errlen
 		if (rc)
 			return rc;
 		if (o->local_limit_bytes && o->local_limit_bytes < (1u << 20)) {
-			snprintf(err, errlen, "TIERD_LOCAL_LIMIT=%s: the local limit must be at least 1M",
-				 s);
+			snprintf(err, errlen,
+				 "TIERD_LOCAL_LIMIT=%s: the local limit must be at least 1M", s);
 			return -EINVAL;
 		}
 	}

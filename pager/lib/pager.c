@@ -62,6 +62,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,9 +119,9 @@ struct own_range {
 
 static struct pager {
 	bool initialised;
-	bool disabled;	/* forked child, or after shutdown */
+	bool disabled; /* forked child, or after shutdown */
 	int uffd;
-	int stop_fd;	/* eventfd: shutdown */
+	int stop_fd; /* eventfd: shutdown */
 	uint64_t features;
 	bool have_poison;
 	int pidfd; /* for process_madvise: many ranges, one TLB flush (>= 6.13) */
@@ -134,9 +135,10 @@ static struct pager {
 	_Atomic bool stopping, paused;
 	_Atomic uint64_t last_fault_ns;
 	_Atomic uint64_t pool_read_ns_avg; /* moving average of one fault's pool read */
+	_Atomic unsigned int window_hint; /* the last prefetch window: room to make */
 
 	pthread_mutex_t owner_lock; /* the read side of the uffd */
-	pthread_mutex_t ev_lock;    /* reading messages + events; the evictor's zap */
+	pthread_mutex_t ev_lock; /* reading messages + events; the evictor's zap */
 	pthread_rwlock_t regions_lock;
 	struct tp_region *regions[MAX_REGIONS];
 	unsigned int nr_regions;
@@ -249,8 +251,8 @@ void *tp_own_map(size_t len, bool lock)
 	void *p;
 
 	len = (len + PAGE - 1) & ~(size_t)(PAGE - 1);
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+		 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, len,
@@ -307,8 +309,7 @@ static void *arena_alloc(size_t len)
 
 /* ---- userfaultfd ioctls, converted to 0 / -errno ------------------------- */
 
-static int uffd_copy(uintptr_t dst, const void *src, size_t len, bool wp, bool wake,
-		     size_t *done)
+static int uffd_copy(uintptr_t dst, const void *src, size_t len, bool wp, bool wake, size_t *done)
 {
 	struct uffdio_copy c = {
 		.dst = dst,
@@ -396,8 +397,7 @@ static struct tp_region *region_add(uintptr_t start, uintptr_t end)
 	pthread_spin_init(&r->stream_lock, PTHREAD_PROCESS_PRIVATE);
 	for (pos = 0; pos < P.nr_regions && P.regions[pos]->start < start; pos++)
 		;
-	memmove(&P.regions[pos + 1], &P.regions[pos],
-		(P.nr_regions - pos) * sizeof(P.regions[0]));
+	memmove(&P.regions[pos + 1], &P.regions[pos], (P.nr_regions - pos) * sizeof(P.regions[0]));
 	P.regions[pos] = r;
 	P.nr_regions++;
 	STAT_INC(nr_regions);
@@ -462,8 +462,8 @@ static int arm_run(struct tp_region *r, uintptr_t start, uintptr_t end)
 		.range = { .start = start, .len = end - start },
 		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
 	};
-	const uint64_t need = (1ull << _UFFDIO_COPY) | (1ull << _UFFDIO_WAKE) |
-			      (1ull << _UFFDIO_WRITEPROTECT);
+	const uint64_t need =
+	    (1ull << _UFFDIO_COPY) | (1ull << _UFFDIO_WAKE) | (1ull << _UFFDIO_WRITEPROTECT);
 	uint64_t pm[512], i, idx0 = (start - r->start) / PAGE, n = (end - start) / PAGE;
 	int64_t resident = 0;
 
@@ -674,7 +674,7 @@ static void event_remap(uintptr_t from, uintptr_t to, uint64_t len)
 			tp_set_flags(&rs->words[is], TP_F_MOVED);
 			break;
 		default:
-			nw = w & (uint16_t)~(TP_F_CANCEL | TP_F_DISCARD | TP_F_MOVED);
+			nw = w & (uint16_t) ~(TP_F_CANCEL | TP_F_DISCARD | TP_F_MOVED);
 			atomic_store(&rs->words[is], TP_GONE);
 			rs->nr_gone++;
 			break;
@@ -740,7 +740,7 @@ static void wait_for_space(unsigned int n)
 		}
 		/* evict right here if nobody else is at it */
 		if (!pthread_mutex_trylock(&P.evict_lock)) {
-			evict_batch(16, 0, 0);
+			evict_batch(4, 0, 0); /* a few: the fault waits for them */
 			pthread_mutex_unlock(&P.evict_lock);
 		} else {
 			sched_yield();
@@ -821,9 +821,10 @@ static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, uint1
 		pthread_spin_lock(&r->stream_lock);
 		window = tp_stream_fault(&r->stream, idx, &stride);
 		pthread_spin_unlock(&r->stream_lock);
+		P.window_hint = window;
 		if (P.limit_pages) {
-			int64_t room = (int64_t)P.limit_pages - P.nr_resident -
-				       (int64_t)P.margin_pages - 1;
+			/* handle_missing made room for the window it expected */
+			int64_t room = (int64_t)P.limit_pages - P.nr_resident - 1;
 
 			if (room < (int64_t)window)
 				window = room > 0 ? (unsigned int)room : 0;
@@ -936,7 +937,13 @@ static void handle_missing(struct tp_handler *h, uintptr_t addr, bool write)
 	uint64_t idx;
 	uint16_t old;
 
-	wait_for_space(1);
+	/*
+	 * Room for this page and the prefetch window it may bring (made before
+	 * claiming anything: eviction must never wait for a page we own).
+	 * Prefetched pages come in without a reference bit, so CLOCK takes
+	 * them before pages that were used.
+	 */
+	wait_for_space(1 + P.window_hint);
 	for (;;) {
 		pthread_rwlock_rdlock(&P.regions_lock);
 		r = region_find(addr);
@@ -1014,7 +1021,8 @@ static void handle_wp(uintptr_t addr)
 				return;
 			}
 			fetch_release(r, idx,
-				      tp_make(TP_RESIDENT, (uint16_t)((old | TP_F_DIRTY | TP_F_REF | TP_F_WRITTEN) &
+				      tp_make(TP_RESIDENT, (uint16_t)((old | TP_F_DIRTY | TP_F_REF |
+								       TP_F_WRITTEN) &
 								      ~TP_F_WP)));
 			return;
 		case TP_EVICTING: {
@@ -1094,9 +1102,11 @@ static int handler_wait_batch(struct uffd_msg *msgs)
 			 * need (small batches, so a fault waits little): on a busy
 			 * machine this spares the evictor thread a CPU of its own.
 			 */
-			if (evict_needed() && !pool_slow() && !pthread_mutex_trylock(&P.evict_lock)) {
+			if (evict_needed() && !pool_slow() &&
+			    !pthread_mutex_trylock(&P.evict_lock)) {
+				/* few pages: each write-protect is an IPI, a fault waits for them */
 				if (!P.paused)
-					evict_batch(16, 0, 0);
+					evict_batch(4, 0, 0);
 				pthread_mutex_unlock(&P.evict_lock);
 				continue;
 			}
@@ -1165,9 +1175,9 @@ struct victim {
 	struct tp_region *r;
 	uint64_t idx;
 	uint16_t old;
-	bool copy;	/* needs write-protect + copy + pool write */
+	bool copy; /* needs write-protect + copy + pool write */
 	bool protected; /* we write-protected it */
-	bool aborted;	/* give it back */
+	bool aborted; /* give it back */
 };
 
 static unsigned int pick_victims(struct victim *v, unsigned int want, uintptr_t lo, uintptr_t hi)
@@ -1369,14 +1379,16 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 
 		for (i = 0; i < nz; i++)
 			total += (ssize_t)zap[i].iov_len;
-		batched = syscall(SYS_process_madvise, P.pidfd, zap, (size_t)nz, MADV_DONTNEED, 0) ==
-			  total;
+		batched = syscall(SYS_process_madvise, P.pidfd, zap, (size_t)nz, MADV_DONTNEED,
+				  0) == total;
 	}
 	for (i = 0; i < nz; i++) {
-		unsigned int first = zap_first[i], last = first + (unsigned int)(zap[i].iov_len / PAGE), k;
+		unsigned int first = zap_first[i],
+			     last = first + (unsigned int)(zap[i].iov_len / PAGE), k;
 
 		/* (a failed batch is redone run by run: zapping twice is harmless) */
-		if (!batched && raw_madvise((uintptr_t)zap[i].iov_base, zap[i].iov_len, MADV_DONTNEED)) {
+		if (!batched &&
+		    raw_madvise((uintptr_t)zap[i].iov_base, zap[i].iov_len, MADV_DONTNEED)) {
 			for (k = first; k < last; k++)
 				victim_release(&v[k], v[k].old);
 			continue;
@@ -1542,13 +1554,16 @@ int tier_pager_fetch_all(void)
 			rc = tier_pool_read(P.pool, &iov, 1);
 			if (rc) {
 				fetch_release(r, i, TP_POOL);
-				tp_log("fetching page %#lx back failed: %s", (unsigned long)(r->start + i * PAGE),
+				tp_log("fetching page %#lx back failed: %s",
+				       (unsigned long)(r->start + i * PAGE),
 				       tier_pool_strerror(P.pool));
 				continue;
 			}
-			rc = uffd_copy(r->start + i * PAGE, P.evict_staging, PAGE, true, true, &done);
+			rc = uffd_copy(r->start + i * PAGE, P.evict_staging, PAGE, true, true,
+				       &done);
 			if (rc == 0 || rc == -EEXIST) {
-				fetch_release(r, i, tp_make(TP_RESIDENT, rc ? TP_F_DIRTY : TP_F_WP));
+				fetch_release(r, i,
+					      tp_make(TP_RESIDENT, rc ? TP_F_DIRTY : TP_F_WP));
 				P.nr_resident++;
 				P.nr_pool--;
 				rc = 0;
@@ -1663,14 +1678,15 @@ static int uffd_open(void)
  */
 static int uffd_setup(void)
 {
-	const uint64_t need = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_EVENT_REMAP |
-			      UFFD_FEATURE_EVENT_UNMAP;
+	const uint64_t need =
+	    UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_UNMAP;
 	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
 	int fd = uffd_open();
 
 	if (fd < 0)
-		return set_err(fd, "userfaultfd: %s (needs CONFIG_USERFAULTFD, and root or "
-				   "vm.unprivileged_userfaultfd=1 or access to /dev/userfaultfd)",
+		return set_err(fd,
+			       "userfaultfd: %s (needs CONFIG_USERFAULTFD, and root or "
+			       "vm.unprivileged_userfaultfd=1 or access to /dev/userfaultfd)",
 			       strerror(-fd));
 	if (ioctl(fd, UFFDIO_API, &api)) {
 		int rc = -errno;
@@ -1769,6 +1785,7 @@ int tier_pager_init(const struct tier_pager_opts *o)
 {
 	pthread_attr_t attr;
 	unsigned int i, want_handlers;
+	sigset_t all_signals;
 	int rc;
 
 	if (P.initialised)
@@ -1817,8 +1834,8 @@ int tier_pager_init(const struct tier_pager_opts *o)
 	}
 	P.pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	if (P.pidfd >= 0) {
-		void *page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-				  -1, 0);
+		void *page =
+		    mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		struct iovec probe = { .iov_base = page, .iov_len = PAGE };
 
 		/* process_madvise(MADV_DONTNEED) on oneself: Linux >= 6.13 */
@@ -1837,6 +1854,11 @@ int tier_pager_init(const struct tier_pager_opts *o)
 			goto out_close_stop;
 		}
 	}
+	/*
+	 * The pager's threads take no signals: a program's handler running on
+	 * one of them could touch managed memory that only it can bring back.
+	 */
+	sigfillset(&all_signals);
 	P.initialised = true;
 	want_handlers = P.nr_handlers;
 	P.nr_handlers = 0;
@@ -1852,11 +1874,13 @@ int tier_pager_init(const struct tier_pager_opts *o)
 		}
 		rc = tier_pool_reg_buf(P.pool, h->staging, (size_t)FETCH_MAX * PAGE);
 		if (rc) {
-			set_err(rc, "registering buffers with the pool: %s", tier_pool_strerror(P.pool));
+			set_err(rc, "registering buffers with the pool: %s",
+				tier_pool_strerror(P.pool));
 			goto out_stop_threads;
 		}
 		pthread_attr_init(&attr);
 		pthread_attr_setstack(&attr, stack, HANDLER_STACK_BYTES);
+		pthread_attr_setsigmask_np(&attr, &all_signals);
 		rc = -pthread_create(&h->thread, &attr, handler_main, h);
 		pthread_attr_destroy(&attr);
 		if (rc) {
@@ -1871,6 +1895,7 @@ int tier_pager_init(const struct tier_pager_opts *o)
 		pthread_attr_init(&attr);
 		if (stack)
 			pthread_attr_setstack(&attr, stack, HANDLER_STACK_BYTES);
+		pthread_attr_setsigmask_np(&attr, &all_signals);
 		rc = -pthread_create(&P.evictor, &attr, evictor_main, NULL);
 		pthread_attr_destroy(&attr);
 		if (rc) {
@@ -1883,8 +1908,8 @@ int tier_pager_init(const struct tier_pager_opts *o)
 		static bool atfork_done;
 
 		/* fork: the child must inherit complete memory (see tp_forked_child) */
-		if (!atfork_done && !pthread_atfork(atfork_prepare, tier_pager_resume,
-						    tp_forked_child))
+		if (!atfork_done &&
+		    !pthread_atfork(atfork_prepare, tier_pager_resume, tp_forked_child))
 			atfork_done = true;
 	}
 	if (o->verbose)
@@ -1896,14 +1921,13 @@ int tier_pager_init(const struct tier_pager_opts *o)
 		       P.pidfd >= 0 ? ", batched zaps" : "", (unsigned long long)P.features);
 	return 0;
 
-out_stop_threads:
-	{
-		int keep = rc;
+out_stop_threads : {
+	int keep = rc;
 
-		tier_pager_shutdown();
-		P.initialised = false;
-		return keep;
-	}
+	tier_pager_shutdown();
+	P.initialised = false;
+	return keep;
+}
 out_close_stop:
 	close(P.stop_fd);
 	P.stop_fd = -1;

@@ -35,12 +35,12 @@ enum tp_state {
 };
 
 #define TP_STATE_MASK 0x000fu
-#define TP_F_DIRTY 0x0010u   /* resident content differs from the slot (or no slot) */
-#define TP_F_REF 0x0020u     /* CLOCK reference bit */
-#define TP_F_CANCEL 0x0040u  /* written during eviction: the evictor must give up */
-#define TP_F_WP 0x0080u	     /* the PTE is userfaultfd write-protected */
+#define TP_F_DIRTY 0x0010u /* resident content differs from the slot (or no slot) */
+#define TP_F_REF 0x0020u /* CLOCK reference bit */
+#define TP_F_CANCEL 0x0040u /* written during eviction: the evictor must give up */
+#define TP_F_WP 0x0080u /* the PTE is userfaultfd write-protected */
 #define TP_F_DISCARD 0x0100u /* unmapped while owned: the owner makes it GONE */
-#define TP_F_MOVED 0x0200u   /* mremap moved it while owned: the owner lets go */
+#define TP_F_MOVED 0x0200u /* mremap moved it while owned: the owner lets go */
 #define TP_F_WRITTEN 0x0400u /* written since a fetch once: fetch it writable */
 
 #define TP_SLOT_NONE UINT32_MAX
@@ -65,9 +65,8 @@ static inline bool tp_claim(tp_word_t *w, unsigned int from, unsigned int to, ui
 	for (;;) {
 		if (tp_state_of(cur) != from)
 			return false;
-		if (atomic_compare_exchange_weak_explicit(w, &cur, tp_make(to, cur),
-							  memory_order_acq_rel,
-							  memory_order_acquire)) {
+		if (atomic_compare_exchange_weak_explicit(
+			w, &cur, tp_make(to, cur), memory_order_acq_rel, memory_order_acquire)) {
 			if (old)
 				*old = cur;
 			return true;

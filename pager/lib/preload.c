@@ -63,15 +63,16 @@ __attribute__((destructor)) static void tp_preload_fini(void)
 	if (!tp_is_active() || !tp_opts()->verbose)
 		return;
 	tier_pager_get_stats(&s);
-	tp_log("stats: managed %llu pages, resident %llu (limit %llu), pool %llu; faults %llu "
-	       "(zero %llu, fetched %llu, prefetched %llu), wp faults %llu; evicted %llu "
-	       "(pool writes %llu, clean drops %llu, cancelled %llu); events %llu, space waits %llu",
-	       (unsigned long long)s.nr_managed_pages, (unsigned long long)s.nr_resident_pages,
-	       (unsigned long long)s.limit_pages, (unsigned long long)s.nr_pool_pages,
-	       (unsigned long long)s.nr_faults, (unsigned long long)s.nr_zero_fills,
-	       (unsigned long long)s.nr_fetches, (unsigned long long)s.nr_prefetches,
-	       (unsigned long long)s.nr_wp_faults, (unsigned long long)s.nr_evictions,
-	       (unsigned long long)s.nr_pool_writes, (unsigned long long)s.nr_clean_drops,
-	       (unsigned long long)s.nr_evict_cancels, (unsigned long long)s.nr_events,
-	       (unsigned long long)s.nr_space_waits);
+	tp_log(
+	    "stats: managed %llu pages, resident %llu (limit %llu), pool %llu; faults %llu "
+	    "(zero %llu, fetched %llu, prefetched %llu), wp faults %llu; evicted %llu "
+	    "(pool writes %llu, clean drops %llu, cancelled %llu); events %llu, space waits %llu",
+	    (unsigned long long)s.nr_managed_pages, (unsigned long long)s.nr_resident_pages,
+	    (unsigned long long)s.limit_pages, (unsigned long long)s.nr_pool_pages,
+	    (unsigned long long)s.nr_faults, (unsigned long long)s.nr_zero_fills,
+	    (unsigned long long)s.nr_fetches, (unsigned long long)s.nr_prefetches,
+	    (unsigned long long)s.nr_wp_faults, (unsigned long long)s.nr_evictions,
+	    (unsigned long long)s.nr_pool_writes, (unsigned long long)s.nr_clean_drops,
+	    (unsigned long long)s.nr_evict_cancels, (unsigned long long)s.nr_events,
+	    (unsigned long long)s.nr_space_waits);
 }

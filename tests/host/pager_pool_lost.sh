@@ -12,8 +12,7 @@ need_root
 make_tmpdir
 T=$TEST_TMP
 pager_pool tcp 512M
-SRV_PID=$(pgrep -n -f "tier-memsrv --listen $POOL")
-[ -n "$SRV_PID" ] || die "cannot find the tier-memsrv process"
+SRV_PID=$POOL_PID
 
 TIERD_POOL_TIMEOUT_MS=2000 "$TIERCTL" run --pool "$POOL" --pool-size 256M --local-limit 16M -v -- \
 	"$MEMCHECK" --size 64M --threads 2 --rounds 1 --wait-file "$T/go" >"$T/mc.log" 2>&1 &

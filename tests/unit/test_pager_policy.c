@@ -204,8 +204,8 @@ static void test_stream_tolerates_noise(void **state)
 
 static void test_stream_random_gives_no_window(void **state)
 {
-	static const uint64_t pages[] = { 812, 77, 4031, 5, 2200, 913, 61, 3500, 1444, 290,
-					  3999, 12, 2718, 314, 1618, 2000 };
+	static const uint64_t pages[] = { 812,	77,  4031, 5,  2200, 913, 61,	3500,
+					  1444, 290, 3999, 12, 2718, 314, 1618, 2000 };
 	struct tp_stream s;
 	int64_t stride = 0;
 	unsigned int w = 0, i;

@@ -70,10 +70,20 @@ static int parse_size(const char *s, uint64_t *out)
 	unsigned long long v = strtoull(s, &end, 10);
 
 	switch (*end) {
-	case 'K': v <<= 10; end++; break;
-	case 'M': v <<= 20; end++; break;
-	case 'G': v <<= 30; end++; break;
-	default: break;
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end || v < PAGE)
 		return -EINVAL;
@@ -90,7 +100,8 @@ int main(int argc, char **argv)
 		{ "seq-passes", required_argument, NULL, 'q' },
 		{ 0 },
 	};
-	uint64_t size = 256ull << 20, nr_random = 50000, warmup = 20000, passes = 1, seed = 88172645463325252ull;
+	uint64_t size = 256ull << 20, nr_random = 50000, warmup = 20000, passes = 1,
+		 seed = 88172645463325252ull;
 	uint64_t nr_pages, i, p, bad = 0, *counts;
 	volatile uint64_t *w;
 	unsigned char *region;
@@ -103,12 +114,19 @@ int main(int argc, char **argv)
 			if (parse_size(optarg, &size))
 				return fprintf(stderr, "pagebench: bad size %s\n", optarg), 2;
 			break;
-		case 'r': nr_random = strtoull(optarg, NULL, 10); break;
-		case 'w': warmup = strtoull(optarg, NULL, 10); break;
-		case 'q': passes = strtoull(optarg, NULL, 10); break;
+		case 'r':
+			nr_random = strtoull(optarg, NULL, 10);
+			break;
+		case 'w':
+			warmup = strtoull(optarg, NULL, 10);
+			break;
+		case 'q':
+			passes = strtoull(optarg, NULL, 10);
+			break;
 		default:
-			fprintf(stderr, "usage: tier-pagebench --size SIZE [--random N] [--warmup N] "
-					"[--seq-passes N]\n");
+			fprintf(stderr,
+				"usage: tier-pagebench --size SIZE [--random N] [--warmup N] "
+				"[--seq-passes N]\n");
 			return 2;
 		}
 	}
@@ -154,7 +172,8 @@ int main(int argc, char **argv)
 			w[1]++;
 			t1 = now_ns();
 			if (n < MAX_SAMPLES)
-				samples[n++] = (uint32_t)(t1 - t0 > UINT32_MAX ? UINT32_MAX : t1 - t0);
+				samples[n++] =
+				    (uint32_t)(t1 - t0 > UINT32_MAX ? UINT32_MAX : t1 - t0);
 			counts[p]++;
 		}
 	}
@@ -163,6 +182,7 @@ int main(int argc, char **argv)
 		w = (volatile uint64_t *)(region + p * PAGE);
 		bad += w[0] != p || w[1] != counts[p];
 	}
-	printf("verify pages=%llu bad=%llu\n", (unsigned long long)nr_pages, (unsigned long long)bad);
+	printf("verify pages=%llu bad=%llu\n", (unsigned long long)nr_pages,
+	       (unsigned long long)bad);
 	return bad ? 1 : 0;
 }

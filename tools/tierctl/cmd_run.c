@@ -78,10 +78,13 @@ static int join_cgroup(const char *dir)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: tierctl run [--pool URI[,URI...]]... [--local-limit SIZE] [--pool-size SIZE]\n"
-		"                   [--node N|local|auto] [--handlers N] [--cgroup PATH] [-v] -- CMD [ARGS...]\n"
-		"  URI: mem:SIZE, shm:PATH, tcp://HOST:PORT, rdma://HOST:PORT; SIZE: 4096, 64K, 512M, 2G\n");
+	fprintf(
+	    stderr,
+	    "usage: tierctl run [--pool URI[,URI...]]... [--local-limit SIZE] [--pool-size SIZE]\n"
+	    "                   [--node N|local|auto] [--handlers N] [--cgroup PATH] [-v] -- CMD "
+	    "[ARGS...]\n"
+	    "  URI: mem:SIZE, shm:PATH, tcp://HOST:PORT, rdma://HOST:PORT; SIZE: 4096, 64K, 512M, "
+	    "2G\n");
 }
 
 int cmd_run(int argc, char **argv, const struct tierctl_opts *o)
@@ -118,8 +121,8 @@ int cmd_run(int argc, char **argv, const struct tierctl_opts *o)
 		case 's':
 			rc = tier_pager_parse_size(optarg, &bytes, err, sizeof(err));
 			if (rc) {
-				tierctl_err(o, "run: --%s: %s", c == 'l' ? "local-limit" : "pool-size",
-					    err);
+				tierctl_err(o, "run: --%s: %s",
+					    c == 'l' ? "local-limit" : "pool-size", err);
 				return rc;
 			}
 			setenv(c == 'l' ? "TIERD_LOCAL_LIMIT" : "TIERD_POOL_SIZE", optarg, 1);
@@ -176,12 +179,14 @@ int cmd_run(int argc, char **argv, const struct tierctl_opts *o)
 	if (cgroup) {
 		rc = join_cgroup(cgroup);
 		if (rc) {
-			tierctl_err(o, "run: cannot move into cgroup %s: %s", cgroup, strerror(-rc));
+			tierctl_err(o, "run: cannot move into cgroup %s: %s", cgroup,
+				    strerror(-rc));
 			return rc;
 		}
 	}
 	if (verbose)
-		fprintf(stderr, "tierctl run: LD_PRELOAD=%s TIERD_POOL=%s TIERD_LOCAL_LIMIT=%s %s\n",
+		fprintf(stderr,
+			"tierctl run: LD_PRELOAD=%s TIERD_POOL=%s TIERD_LOCAL_LIMIT=%s %s\n",
 			preload, getenv("TIERD_POOL"),
 			getenv("TIERD_LOCAL_LIMIT") ? getenv("TIERD_LOCAL_LIMIT") : "none",
 			argv[optind]);

@@ -53,7 +53,7 @@ static const char *wait_file;
 
 static uint64_t nr_pages;
 static unsigned char **page_ptr; /* page i's address (blocks need not be contiguous) */
-static unsigned char *region;	 /* the contiguous region (not --malloc) */
+static unsigned char *region; /* the contiguous region (not --malloc) */
 static _Atomic uint64_t mismatches;
 static _Atomic bool stop_monitor;
 static uint64_t max_resident_pages, max_rss_anon_kib;
@@ -212,10 +212,20 @@ static int parse_size(const char *s, size_t *out)
 	unsigned long long v = strtoull(s, &end, 10);
 
 	switch (*end) {
-	case 'K': v <<= 10; end++; break;
-	case 'M': v <<= 20; end++; break;
-	case 'G': v <<= 30; end++; break;
-	default: break;
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end || v < PAGE)
 		return -EINVAL;
@@ -232,7 +242,8 @@ static void setup_memory(void)
 	if (use_malloc) {
 		for (i = 0; i < nr_pages; i += BLOCK / PAGE) {
 			unsigned char *b = malloc(BLOCK + PAGE);
-			unsigned char *a = (unsigned char *)(((uintptr_t)b + PAGE - 1) & ~(PAGE - 1));
+			unsigned char *a =
+			    (unsigned char *)(((uintptr_t)b + PAGE - 1) & ~(PAGE - 1));
 			uint64_t k;
 
 			memset(b, 0, PAGE); /* malloc'ed memory has no zero guarantee */
@@ -321,16 +332,31 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 't': nr_threads = (unsigned int)atoi(optarg); break;
-		case 'r': nr_rounds = (unsigned int)atoi(optarg); break;
-		case 'm': use_malloc = true; break;
-		case 'f': do_fork = true; break;
-		case 'R': do_remap = true; break;
-		case 'x': max_resident_mib = strtoull(optarg, NULL, 10); break;
-		case 'W': wait_file = optarg; break;
+		case 't':
+			nr_threads = (unsigned int)atoi(optarg);
+			break;
+		case 'r':
+			nr_rounds = (unsigned int)atoi(optarg);
+			break;
+		case 'm':
+			use_malloc = true;
+			break;
+		case 'f':
+			do_fork = true;
+			break;
+		case 'R':
+			do_remap = true;
+			break;
+		case 'x':
+			max_resident_mib = strtoull(optarg, NULL, 10);
+			break;
+		case 'W':
+			wait_file = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: tier-memcheck [--size SIZE] [--threads N] [--rounds N] "
-					"[--malloc] [--fork] [--remap] [--max-resident-mib N]\n");
+			fprintf(stderr,
+				"usage: tier-memcheck [--size SIZE] [--threads N] [--rounds N] "
+				"[--malloc] [--fork] [--remap] [--max-resident-mib N]\n");
 			return 2;
 		}
 	}
@@ -338,8 +364,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "memcheck: threads must be 1..64, rounds >= 1\n");
 		return 2;
 	}
-	get_stats = (void (*)(struct tier_pager_stats *))dlsym(RTLD_DEFAULT,
-								 "tier_pager_get_stats");
+	get_stats =
+	    (void (*)(struct tier_pager_stats *))dlsym(RTLD_DEFAULT, "tier_pager_get_stats");
 	pthread_create(&mon, NULL, monitor_main, NULL);
 	setup_memory();
 	settle();

@@ -62,7 +62,8 @@ int main(int argc, char **argv)
 			present++;
 		}
 	}
-	get_stats = (void (*)(struct tier_pager_stats *))dlsym(RTLD_DEFAULT, "tier_pager_get_stats");
+	get_stats =
+	    (void (*)(struct tier_pager_stats *))dlsym(RTLD_DEFAULT, "tier_pager_get_stats");
 	if (get_stats)
 		get_stats(&st);
 	printf("pages=%llu present=%llu node0=%llu node1=%llu fetched=%llu bad=%llu\n",

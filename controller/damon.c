@@ -14,10 +14,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "damon.h"
 #include "log.h"
 
@@ -77,13 +79,52 @@ static int read_file(const struct damon_ctl *d, const char *rel, char *buf, size
 	return 0;
 }
 
-int damon_probe(struct damon_ctl *d, const char *root, const struct damon_attrs *a)
+/* The pid in the owner file, or 0. */
+static pid_t owner_pid(const struct damon_ctl *d)
 {
+	long pid = 0;
+	FILE *f;
+
+	if (!d->owner_file[0] || !(f = fopen(d->owner_file, "re")))
+		return 0;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	return pid > 0 ? (pid_t)pid : 0;
+}
+
+static void write_owner(const struct damon_ctl *d)
+{
+	FILE *f;
+
+	char dir[PATH_MAX], *slash;
+
+	if (!d->owner_file[0])
+		return;
+	snprintf(dir, sizeof(dir), "%s", d->owner_file);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdir(dir, 0755); /* /run/tierd, also where the socket lives */
+	}
+	f = fopen(d->owner_file, "we");
+	if (!f)
+		return;
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+}
+
+int damon_probe(struct damon_ctl *d, const char *root, const struct damon_attrs *a,
+		const char *owner_file)
+{
+	pid_t owner;
 	char buf[256];
 	int ret;
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->root, sizeof(d->root), "%s", root);
+	if (owner_file)
+		snprintf(d->owner_file, sizeof(d->owner_file), "%s", owner_file);
 	if (a)
 		d->attrs = *a;
 	else
@@ -97,6 +138,17 @@ int damon_probe(struct damon_ctl *d, const char *root, const struct damon_attrs 
 		    root, strerror(-ret));
 		return 0;
 	}
+	owner = owner_pid(d);
+	if (strcmp(buf, "1") == 0 && owner && owner != getpid() && kill(owner, 0) < 0 &&
+	    errno == ESRCH) {
+		/* a tierd that died (pid gone) left its kdamond running */
+		log_warn("taking back the kdamond a previous tierd (pid %ld) left running",
+			 (long)owner);
+		d->owned = true;
+		damon_release(d);
+		if (read_file(d, "kdamonds/nr_kdamonds", buf, sizeof(buf)) < 0)
+			buf[0] = 0;
+	}
 	if (strcmp(buf, "0") != 0) {
 		snprintf(d->why, sizeof(d->why),
 			 "%.16s kdamond(s) already exist (nr_kdamonds = %.16s): they belong to "
@@ -104,6 +156,9 @@ int damon_probe(struct damon_ctl *d, const char *root, const struct damon_attrs 
 			 buf, buf);
 		return 0;
 	}
+	/* no kdamond: an owner file is stale whatever it says */
+	if (d->owner_file[0] && owner_pid(d) != getpid())
+		unlink(d->owner_file);
 	d->available = true;
 	snprintf(d->why, sizeof(d->why), "DAMON vaddr available (no kdamond yet)");
 	return 0;
@@ -128,6 +183,7 @@ static int create_kdamond(struct damon_ctl *d)
 	if (ret < 0)
 		return ret;
 	d->owned = true;
+	write_owner(d);
 	ret = write_u64(d, "kdamonds/0/contexts/nr_contexts", 1);
 	if (ret < 0)
 		return ret;
@@ -257,6 +313,8 @@ void damon_release(struct damon_ctl *d)
 	if (ret < 0)
 		log_warn("could not give back the kdamond (nr_kdamonds = 0 failed): %s",
 			 strerror(-ret));
+	else if (d->owner_file[0])
+		unlink(d->owner_file);
 	d->owned = false;
 	d->running = false;
 	d->nr_targets = 0;

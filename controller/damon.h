@@ -10,7 +10,10 @@
  * when tierd starts (nr_kdamonds != 0), it belongs to the platform (or an
  * operator), tierd leaves it alone and says so, and heat comes from page
  * faults only. On exit tierd turns its kdamond off and sets nr_kdamonds
- * back to 0.
+ * back to 0. While it drives one, tierd's pid is in an owner file
+ * (DAMON_OWNER_FILE): a tierd that died without cleaning up left its pid
+ * there, and the next tierd takes that kdamond back instead of leaving it
+ * running forever as "the platform's".
  */
 #ifndef TIERD_DAMON_H
 #define TIERD_DAMON_H
@@ -26,6 +29,7 @@
 
 #define DAMON_ADMIN_ROOT "/sys/kernel/mm/damon/admin"
 #define DAMON_MAX_TARGETS 256
+#define DAMON_OWNER_FILE "/run/tierd/kdamond.owner"
 
 /* Monitoring attributes. The guest tests run under TCG, so the sampling
  * is coarser than DAMON's defaults (5 ms / 100 ms): a kdamond that burns a
@@ -39,6 +43,7 @@ struct damon_attrs {
 
 struct damon_ctl {
 	char root[PATH_MAX]; /* the admin directory; tests pass a fixture */
+	char owner_file[PATH_MAX]; /* "" = none */
 	struct damon_attrs attrs;
 	bool available; /* DAMON sysfs with vaddr, and no kdamond of anyone else */
 	bool owned; /* we set nr_kdamonds to 1: ours to give back */
@@ -53,8 +58,10 @@ struct damon_ctl {
 void damon_attrs_default(struct damon_attrs *a);
 
 /* Look at ROOT (DAMON_ADMIN_ROOT normally) and decide whether tierd may
- * drive a kdamond; sets available and why. Never fails: 0 always. */
-int damon_probe(struct damon_ctl *d, const char *root, const struct damon_attrs *a);
+ * drive a kdamond; sets available and why. OWNER_FILE (DAMON_OWNER_FILE,
+ * or NULL): see the top of this file. Never fails: 0 always. */
+int damon_probe(struct damon_ctl *d, const char *root, const struct damon_attrs *a,
+		const char *owner_file);
 
 /*
  * Monitor exactly PIDS (N of them, any order; more than DAMON_MAX_TARGETS

@@ -318,7 +318,7 @@ int tiering_init(struct tiering *tg, const struct tiering_ops *ops, const uint32
 	tg->damon_prog_attached = damon_prog_attached;
 	tg->numa_balancing = -1;
 	if (damon_root) {
-		damon_probe(&tg->damon, damon_root, NULL);
+		damon_probe(&tg->damon, damon_root, NULL, DAMON_OWNER_FILE);
 		tg->numa_balancing_path = "/proc/sys/kernel/numa_balancing";
 		check_numa_balancing(tg, true);
 	} else

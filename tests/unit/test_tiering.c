@@ -381,7 +381,7 @@ static void test_damon_fixture(void **state)
 	assert_non_null(mkdtemp(root));
 	/* someone else's kdamond: hands off */
 	mk(root, "kdamonds/nr_kdamonds", "1\n");
-	damon_probe(&d, root, NULL);
+	damon_probe(&d, root, NULL, NULL);
 	assert_false(d.available);
 	assert_non_null(strstr(d.why, "belong to the platform"));
 	assert_true(damon_set_targets(&d, pids, 3, 0) < 0);
@@ -390,7 +390,7 @@ static void test_damon_fixture(void **state)
 	mk(root, "kdamonds/nr_kdamonds", "0\n");
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		mk(root, files[i], "");
-	damon_probe(&d, root, NULL);
+	damon_probe(&d, root, NULL, NULL);
 	assert_true(d.available);
 	assert_int_equal(damon_set_targets(&d, pids, 3, 1000), 0);
 	assert_true(d.running && d.owned);
@@ -415,6 +415,32 @@ static void test_damon_fixture(void **state)
 	assert_string_equal(buf, "0");
 	slurp(root, "kdamonds/0/state", buf, sizeof(buf));
 	assert_string_equal(buf, "off");
+
+	/* a kdamond left by a tierd that died: taken back */
+	{
+		char owner[128];
+
+		snprintf(owner, sizeof(owner), "%s/owner", root);
+		write_text(owner, "2147483000\n"); /* no such pid */
+		mk(root, "kdamonds/nr_kdamonds", "1\n");
+		mk(root, "kdamonds/0/state", "on\n");
+		damon_probe(&d, root, NULL, owner);
+		assert_true(d.available);
+		slurp(root, "kdamonds/nr_kdamonds", buf, sizeof(buf));
+		assert_string_equal(buf, "0");
+		assert_int_equal(access(owner, F_OK), -1);
+		/* ours while we drive it, removed when given back */
+		assert_int_equal(damon_set_targets(&d, pids, 3, 1000), 0);
+		assert_int_equal(access(owner, F_OK), 0);
+		damon_release(&d);
+		assert_int_equal(access(owner, F_OK), -1);
+		/* a live owner (us, another tierd): hands off */
+		mk(root, "kdamonds/nr_kdamonds", "1\n");
+		snprintf(buf, sizeof(buf), "%d\n", (int)getppid());
+		write_text(owner, buf);
+		damon_probe(&d, root, NULL, owner);
+		assert_false(d.available);
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	assert_int_equal(system(cmd), 0);
 }

@@ -658,3 +658,34 @@ int tier_pool_debug_drop(struct tier_pool *pool)
 			n += tier_pool_tcp_debug_drop(pool->servers[i].conn);
 	return n;
 }
+
+void *tier_pool_chan_take(void *chans, size_t chan_size, unsigned int max_chans,
+			  unsigned int *nr_chans, unsigned int *next_chan, pthread_mutex_t *grow_lock)
+{
+	unsigned int n = __atomic_load_n(nr_chans, __ATOMIC_ACQUIRE), i, start;
+	pthread_mutex_t *lock;
+
+#define CHAN_LOCK(idx) ((pthread_mutex_t *)((char *)chans + (size_t)(idx) * chan_size))
+	start = __atomic_fetch_add(next_chan, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < n; i++) {
+		lock = CHAN_LOCK((start + i) % n);
+		if (!pthread_mutex_trylock(lock))
+			return lock;
+	}
+	if (n < max_chans) {
+		pthread_mutex_lock(grow_lock);
+		n = *nr_chans;
+		if (n < max_chans) {
+			lock = CHAN_LOCK(n);
+			pthread_mutex_lock(lock); /* the transport connects it lazily */
+			__atomic_store_n(nr_chans, n + 1, __ATOMIC_RELEASE);
+			pthread_mutex_unlock(grow_lock);
+			return lock;
+		}
+		pthread_mutex_unlock(grow_lock);
+	}
+	lock = CHAN_LOCK(start % n);
+	pthread_mutex_lock(lock);
+	return lock;
+#undef CHAN_LOCK
+}

@@ -9,6 +9,7 @@
 #define TIERD_POOL_INTERNAL_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -93,5 +94,17 @@ int tier_stream_call(int fd, uint16_t type, uint32_t seq, struct iovec *req, int
 		     int nr_data, size_t data_bytes, uint64_t deadline_ms, int *server_err);
 int tier_stream_hello(int fd, uint32_t seq, const uint8_t *token, uint64_t want_slots,
 		      struct tier_proto_hello_reply *reply, uint64_t deadline_ms, int *server_err);
+
+/*
+ * Channels: the tcp and rdma transports keep up to @max_chans connections
+ * to one server on one lease, so that parallel faults don't queue behind
+ * each other. @chans is an array of @chan_size-byte channel structs whose
+ * FIRST member is the channel's pthread_mutex_t. Returns a channel, locked:
+ * a free one; else a new one (its lock taken, the transport connects it
+ * lazily) while there is room, growing *@nr_chans under @grow_lock; else
+ * waits for a busy one. *@nr_chans only grows and is read with acquire.
+ */
+void *tier_pool_chan_take(void *chans, size_t chan_size, unsigned int max_chans,
+			  unsigned int *nr_chans, unsigned int *next_chan, pthread_mutex_t *grow_lock);
 
 #endif /* TIERD_POOL_INTERNAL_H */

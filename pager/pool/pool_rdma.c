@@ -28,6 +28,7 @@
  *   fails everything afterwards with -ECONNRESET.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -589,30 +590,9 @@ static int rdma_batch(struct tier_pool_conn *c, struct rdma_chan *ch, bool is_wr
 /* A free channel, a new one if all are busy and there is room, else wait. */
 static struct rdma_chan *take_chan(struct tier_pool_conn *c)
 {
-	unsigned int n = __atomic_load_n(&c->nr_chans, __ATOMIC_ACQUIRE), i, start;
-	struct rdma_chan *ch;
-
-	start = __atomic_fetch_add(&c->next_chan, 1, __ATOMIC_RELAXED);
-	for (i = 0; i < n; i++) {
-		ch = &c->chans[(start + i) % n];
-		if (!pthread_mutex_trylock(&ch->lock))
-			return ch;
-	}
-	if (n < RDMA_MAX_CHANNELS) {
-		pthread_mutex_lock(&c->setup_lock);
-		n = c->nr_chans;
-		if (n < RDMA_MAX_CHANNELS) {
-			ch = &c->chans[n];
-			pthread_mutex_lock(&ch->lock); /* connects lazily, in rdma_io */
-			__atomic_store_n(&c->nr_chans, n + 1, __ATOMIC_RELEASE);
-			pthread_mutex_unlock(&c->setup_lock);
-			return ch;
-		}
-		pthread_mutex_unlock(&c->setup_lock);
-	}
-	ch = &c->chans[start % n];
-	pthread_mutex_lock(&ch->lock);
-	return ch;
+	_Static_assert(offsetof(struct rdma_chan, lock) == 0, "tier_pool_chan_take needs the lock first");
+	return tier_pool_chan_take(c->chans, sizeof(c->chans[0]), RDMA_MAX_CHANNELS, &c->nr_chans,
+				   &c->next_chan, &c->setup_lock);
 }
 
 static int rdma_io(struct tier_pool_conn *c, bool is_write, const struct tier_pool_iov *iov,

@@ -19,6 +19,7 @@
  * The stream helpers here also serve the shm transport's control socket.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -478,30 +479,9 @@ static int tcp_request(struct tcp_chan *ch, bool is_write, const struct tier_poo
 /* A free channel, a new one if all are busy and there is room, else wait. */
 static struct tcp_chan *take_chan(struct tier_pool_conn *c)
 {
-	unsigned int n = __atomic_load_n(&c->nr_chans, __ATOMIC_ACQUIRE), i, start;
-	struct tcp_chan *ch;
-
-	start = __atomic_fetch_add(&c->next_chan, 1, __ATOMIC_RELAXED);
-	for (i = 0; i < n; i++) {
-		ch = &c->chans[(start + i) % n];
-		if (!pthread_mutex_trylock(&ch->lock))
-			return ch;
-	}
-	if (n < TCP_MAX_CHANNELS) {
-		pthread_mutex_lock(&c->grow_lock);
-		n = c->nr_chans;
-		if (n < TCP_MAX_CHANNELS) {
-			ch = &c->chans[n];
-			pthread_mutex_lock(&ch->lock); /* connects lazily, in tcp_io */
-			__atomic_store_n(&c->nr_chans, n + 1, __ATOMIC_RELEASE);
-			pthread_mutex_unlock(&c->grow_lock);
-			return ch;
-		}
-		pthread_mutex_unlock(&c->grow_lock);
-	}
-	ch = &c->chans[start % n];
-	pthread_mutex_lock(&ch->lock);
-	return ch;
+	_Static_assert(offsetof(struct tcp_chan, lock) == 0, "tier_pool_chan_take needs the lock first");
+	return tier_pool_chan_take(c->chans, sizeof(c->chans[0]), TCP_MAX_CHANNELS, &c->nr_chans,
+				   &c->next_chan, &c->grow_lock);
 }
 
 static int tcp_io(struct tier_pool_conn *c, bool is_write, const struct tier_pool_iov *iov,

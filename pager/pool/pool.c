@@ -689,3 +689,27 @@ void *tier_pool_chan_take(void *chans, size_t chan_size, unsigned int max_chans,
 	return lock;
 #undef CHAN_LOCK
 }
+
+int tier_pool_copy_pages(uint8_t *region, uint64_t nr_slots, const struct tier_pool_iov *iov,
+			 unsigned int nr, int to_pool)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		if (iov[i].slot >= nr_slots) {
+			tier_pool_set_error("slot %llu outside the lease of %llu slots",
+					    (unsigned long long)iov[i].slot,
+					    (unsigned long long)nr_slots);
+			return -ERANGE;
+		}
+	}
+	for (i = 0; i < nr; i++) {
+		uint8_t *page = region + iov[i].slot * TIER_PAGE_SIZE;
+
+		if (to_pool)
+			memcpy(page, iov[i].buf, TIER_PAGE_SIZE);
+		else
+			memcpy(iov[i].buf, page, TIER_PAGE_SIZE);
+	}
+	return 0;
+}

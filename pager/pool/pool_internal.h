@@ -107,4 +107,13 @@ int tier_stream_hello(int fd, uint32_t seq, const uint8_t *token, uint64_t want_
 void *tier_pool_chan_take(void *chans, size_t chan_size, unsigned int max_chans,
 			  unsigned int *nr_chans, unsigned int *next_chan, pthread_mutex_t *grow_lock);
 
+/*
+ * The data plane of the transports whose lease is mapped memory (mem, shm):
+ * copy whole pages between @region (@nr_slots slots) and the iov buffers,
+ * after checking every slot (-ERANGE, with the thread's error set, before
+ * anything is copied).
+ */
+int tier_pool_copy_pages(uint8_t *region, uint64_t nr_slots, const struct tier_pool_iov *iov,
+			 unsigned int nr, int to_pool);
+
 #endif /* TIERD_POOL_INTERNAL_H */

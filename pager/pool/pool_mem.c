@@ -58,43 +58,14 @@ static int mem_open(const char *uri, uint64_t want_slots, struct tier_pool_conn 
 	return 0;
 }
 
-static int mem_check(struct tier_pool_conn *c, const struct tier_pool_iov *iov, unsigned int nr)
-{
-	unsigned int i;
-
-	for (i = 0; i < nr; i++) {
-		if (iov[i].slot >= c->nr_slots) {
-			tier_pool_set_error("slot %llu outside the lease of %llu slots",
-					    (unsigned long long)iov[i].slot,
-					    (unsigned long long)c->nr_slots);
-			return -ERANGE;
-		}
-	}
-	return 0;
-}
-
 static int mem_read(struct tier_pool_conn *c, const struct tier_pool_iov *iov, unsigned int nr)
 {
-	unsigned int i;
-	int rc = mem_check(c, iov, nr);
-
-	if (rc)
-		return rc;
-	for (i = 0; i < nr; i++)
-		memcpy(iov[i].buf, c->region + iov[i].slot * TIER_PAGE_SIZE, TIER_PAGE_SIZE);
-	return 0;
+	return tier_pool_copy_pages(c->region, c->nr_slots, iov, nr, 0);
 }
 
 static int mem_write(struct tier_pool_conn *c, const struct tier_pool_iov *iov, unsigned int nr)
 {
-	unsigned int i;
-	int rc = mem_check(c, iov, nr);
-
-	if (rc)
-		return rc;
-	for (i = 0; i < nr; i++)
-		memcpy(c->region + iov[i].slot * TIER_PAGE_SIZE, iov[i].buf, TIER_PAGE_SIZE);
-	return 0;
+	return tier_pool_copy_pages(c->region, c->nr_slots, iov, nr, 1);
 }
 
 static void mem_close(struct tier_pool_conn *c)

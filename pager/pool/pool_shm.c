@@ -91,43 +91,14 @@ out_free:
 	return rc;
 }
 
-static int shm_check(struct tier_pool_conn *c, const struct tier_pool_iov *iov, unsigned int nr)
-{
-	unsigned int i;
-
-	for (i = 0; i < nr; i++) {
-		if (iov[i].slot >= c->nr_slots) {
-			tier_pool_set_error("slot %llu outside the lease of %llu slots",
-					    (unsigned long long)iov[i].slot,
-					    (unsigned long long)c->nr_slots);
-			return -ERANGE;
-		}
-	}
-	return 0;
-}
-
 static int shm_read(struct tier_pool_conn *c, const struct tier_pool_iov *iov, unsigned int nr)
 {
-	unsigned int i;
-	int rc = shm_check(c, iov, nr);
-
-	if (rc)
-		return rc;
-	for (i = 0; i < nr; i++)
-		memcpy(iov[i].buf, c->map + iov[i].slot * TIER_PAGE_SIZE, TIER_PAGE_SIZE);
-	return 0;
+	return tier_pool_copy_pages(c->map, c->nr_slots, iov, nr, 0);
 }
 
 static int shm_write(struct tier_pool_conn *c, const struct tier_pool_iov *iov, unsigned int nr)
 {
-	unsigned int i;
-	int rc = shm_check(c, iov, nr);
-
-	if (rc)
-		return rc;
-	for (i = 0; i < nr; i++)
-		memcpy(c->map + iov[i].slot * TIER_PAGE_SIZE, iov[i].buf, TIER_PAGE_SIZE);
-	return 0;
+	return tier_pool_copy_pages(c->map, c->nr_slots, iov, nr, 1);
 }
 
 static void shm_close(struct tier_pool_conn *c)

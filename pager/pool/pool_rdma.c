@@ -637,8 +637,20 @@ static int rdma_io(struct tier_pool_conn *c, bool is_write, const struct tier_po
 				break;
 			}
 		}
-		if (!rc)
-			rc = rdma_batch(c, ch, is_write, iov + done, n, deadline);
+		if (!rc) {
+			/*
+			 * One attempt waits a sixth of the request's time (at
+			 * least 5 s), so a QP that stalls without an error
+			 * completion (seen on Soft-RoCE in a starved guest) is
+			 * reconnected and the batch resent (page reads and
+			 * writes are idempotent) well before the deadline.
+			 */
+			uint64_t attempt_ms = (uint64_t)tier_pool_timeout_ms() / 6;
+			uint64_t attempt = tier_pool_now_ms() + (attempt_ms < 5000 ? 5000 : attempt_ms);
+
+			rc = rdma_batch(c, ch, is_write, iov + done, n,
+					attempt < deadline ? attempt : deadline);
+		}
 		if (!rc) {
 			done += n;
 			continue;

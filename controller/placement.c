@@ -8,11 +8,8 @@
 #include <errno.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <linux/mempolicy.h>
 #include "placement.h"
-
-#ifndef MPOL_MF_MOVE
-#define MPOL_MF_MOVE (1 << 1) /* <linux/mempolicy.h> */
-#endif
 
 static long sys_move_pages(uint32_t pid, unsigned long n, const uint64_t *addrs, const int *nodes,
 			   int *status, int flags)

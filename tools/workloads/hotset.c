@@ -28,13 +28,10 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <linux/mempolicy.h>
 
 #define PAGE_SIZE 4096ul
 #define WORDS_PER_PAGE (PAGE_SIZE / sizeof(uint64_t))
-#ifndef MPOL_DEFAULT
-#define MPOL_DEFAULT 0
-#define MPOL_BIND 2
-#endif
 
 static volatile sig_atomic_t want_shift, want_report, want_stop;
 

@@ -660,12 +660,13 @@ int tier_pool_debug_drop(struct tier_pool *pool)
 }
 
 void *tier_pool_chan_take(void *chans, size_t chan_size, unsigned int max_chans,
-			  unsigned int *nr_chans, unsigned int *next_chan, pthread_mutex_t *grow_lock)
+			  unsigned int *nr_chans, unsigned int *next_chan,
+			  pthread_mutex_t *grow_lock)
 {
 	unsigned int n = __atomic_load_n(nr_chans, __ATOMIC_ACQUIRE), i, start;
 	pthread_mutex_t *lock;
 
-#define CHAN_LOCK(idx) ((pthread_mutex_t *)((char *)chans + (size_t)(idx) * chan_size))
+#define CHAN_LOCK(idx) ((pthread_mutex_t *)((char *)chans + (size_t)(idx)*chan_size))
 	start = __atomic_fetch_add(next_chan, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < n; i++) {
 		lock = CHAN_LOCK((start + i) % n);

@@ -105,7 +105,8 @@ int tier_stream_hello(int fd, uint32_t seq, const uint8_t *token, uint64_t want_
  * waits for a busy one. *@nr_chans only grows and is read with acquire.
  */
 void *tier_pool_chan_take(void *chans, size_t chan_size, unsigned int max_chans,
-			  unsigned int *nr_chans, unsigned int *next_chan, pthread_mutex_t *grow_lock);
+			  unsigned int *nr_chans, unsigned int *next_chan,
+			  pthread_mutex_t *grow_lock);
 
 /*
  * The data plane of the transports whose lease is mapped memory (mem, shm):

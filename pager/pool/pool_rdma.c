@@ -590,7 +590,8 @@ static int rdma_batch(struct tier_pool_conn *c, struct rdma_chan *ch, bool is_wr
 /* A free channel, a new one if all are busy and there is room, else wait. */
 static struct rdma_chan *take_chan(struct tier_pool_conn *c)
 {
-	_Static_assert(offsetof(struct rdma_chan, lock) == 0, "tier_pool_chan_take needs the lock first");
+	_Static_assert(offsetof(struct rdma_chan, lock) == 0,
+		       "tier_pool_chan_take needs the lock first");
 	return tier_pool_chan_take(c->chans, sizeof(c->chans[0]), RDMA_MAX_CHANNELS, &c->nr_chans,
 				   &c->next_chan, &c->setup_lock);
 }
@@ -646,7 +647,8 @@ static int rdma_io(struct tier_pool_conn *c, bool is_write, const struct tier_po
 			 * writes are idempotent) well before the deadline.
 			 */
 			uint64_t attempt_ms = (uint64_t)tier_pool_timeout_ms() / 6;
-			uint64_t attempt = tier_pool_now_ms() + (attempt_ms < 5000 ? 5000 : attempt_ms);
+			uint64_t attempt =
+			    tier_pool_now_ms() + (attempt_ms < 5000 ? 5000 : attempt_ms);
 
 			rc = rdma_batch(c, ch, is_write, iov + done, n,
 					attempt < deadline ? attempt : deadline);

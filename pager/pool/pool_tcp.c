@@ -479,7 +479,8 @@ static int tcp_request(struct tcp_chan *ch, bool is_write, const struct tier_poo
 /* A free channel, a new one if all are busy and there is room, else wait. */
 static struct tcp_chan *take_chan(struct tier_pool_conn *c)
 {
-	_Static_assert(offsetof(struct tcp_chan, lock) == 0, "tier_pool_chan_take needs the lock first");
+	_Static_assert(offsetof(struct tcp_chan, lock) == 0,
+		       "tier_pool_chan_take needs the lock first");
 	return tier_pool_chan_take(c->chans, sizeof(c->chans[0]), TCP_MAX_CHANNELS, &c->nr_chans,
 				   &c->next_chan, &c->grow_lock);
 }

@@ -12,8 +12,8 @@
 #include <stdbool.h>
 
 struct tierctl_opts {
-	bool json;		 /* -j: JSON output */
-	bool pretty;		 /* -p: pretty JSON */
+	bool json; /* -j: JSON output */
+	bool pretty; /* -p: pretty JSON */
 	const char *socket_path; /* tierd's control socket */
 };
 
@@ -28,6 +28,6 @@ int cmd_heatmap(int argc, char **argv, const struct tierctl_opts *o);
 
 /* Print an error ("tierctl: ..." on stderr, or {"error": "..."} under -j). */
 void tierctl_err(const struct tierctl_opts *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #endif /* TIERCTL_H */

@@ -41,8 +41,8 @@ static int expect_node(void **pages, int *status, unsigned long nr_pages, int no
 			elsewhere++;
 		}
 	}
-	printf("%s: %lu of %lu pages on node %d, %lu on other nodes, %lu unknown%s%s\n",
-	       when, on_node, nr_pages, node, elsewhere, failed, first_err ? ": " : "",
+	printf("%s: %lu of %lu pages on node %d, %lu on other nodes, %lu unknown%s%s\n", when,
+	       on_node, nr_pages, node, elsewhere, failed, first_err ? ": " : "",
 	       first_err ? strerror(-first_err) : "");
 	return on_node == nr_pages ? 0 : -EAGAIN;
 }
@@ -81,14 +81,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	buf = mmap(NULL, nr_pages * page_bytes, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	buf = mmap(NULL, nr_pages * page_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
 	if (buf == MAP_FAILED) {
 		perror("mmap");
 		return 2;
 	}
-	if (mbind(buf, nr_pages * page_bytes, MPOL_BIND, &node1_mask, 8 * sizeof(node1_mask),
-		  0) < 0) {
+	if (mbind(buf, nr_pages * page_bytes, MPOL_BIND, &node1_mask, 8 * sizeof(node1_mask), 0) <
+	    0) {
 		fprintf(stderr, "mbind to node 1: %s (does this machine have a node 1?)\n",
 			strerror(errno));
 		return 2;

@@ -24,6 +24,7 @@
 #include "tierd.h"
 #include "tiering.h"
 #include "log.h"
+#include "pager_link.h"
 
 #define CLIENT_OUT_MAX (8u << 20)
 
@@ -102,6 +103,7 @@ static void client_free(struct tierd *t, struct client *c)
 	for (i = 0; i < TIERD_MAX_CLIENTS; i++)
 		if (t->clients[i] == c)
 			t->clients[i] = NULL;
+	pager_link_gone(c); /* a pager connection (pager_link.c) */
 	epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->out);
@@ -379,6 +381,13 @@ static bool handle_request(struct tierd *t, struct client *c, const char *line)
 		json_object_put(o);
 	} else if (strcmp(cmd, "status") == 0) {
 		cmd_status(t, c);
+	} else if (strcmp(cmd, "pager_hello") == 0) {
+		/* the connection becomes a pager channel (include/tierd/pager_ctl.h) */
+		keep = pager_link_hello(c, req, err, sizeof(err));
+		if (keep)
+			client_put(c, "{\"ok\":true}\n", 12);
+		else
+			reply_error(c, err);
 	} else if (strcmp(cmd, "events") == 0) {
 		c->filter_id =
 		    json_object_object_get_ex(req, "cgroup_id", &v) ? json_object_get_uint64(v) : 0;
@@ -449,6 +458,11 @@ void ctl_client_event(struct tierd *t, struct client *c, uint32_t events)
 	n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len, MSG_DONTWAIT);
 	if (n == 0 || (n < 0 && errno != EAGAIN)) {
 		client_free(t, c);
+		return;
+	}
+	if (n > 0 && pager_link_owns(c)) {
+		c->in_len += n;
+		pager_link_input(c);
 		return;
 	}
 	if (n < 0 || c->subscriber)

@@ -34,8 +34,12 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include "log.h"
+#include "pager_link.h"
 #include "placement.h"
 #include "tiering.h"
+
+/* The pagers (pager_link.c sets this in tierd; NULL in the unit tests). */
+const struct tiering_pool_hooks *tiering_pool_hooks;
 
 /* Pages per placement query pass (scratch: 16 bytes a page). */
 #define TIERING_QUERY_CHUNK 65536
@@ -460,7 +464,7 @@ int tiering_manage(struct tiering *tg, uint64_t id, const char *path,
 	cg->from_policy = from_policy;
 	log_info("managing %s: DRAM budget %s, CXL budget %s%s%s", path,
 		 policy_size_format(dram, d, sizeof(d)), policy_size_format(cxl, c, sizeof(c)),
-		 pool ? ", pool requested (no pager channel yet: CXL is the floor)" : "",
+		 pool ? ", pool requested (used while a pager of the cgroup is connected)" : "",
 		 tg->dry_run ? " (dry run: plans are logged, nothing moves)" : "");
 	return 0;
 }
@@ -637,9 +641,16 @@ static int refresh_placement(struct tiering *tg, struct tiering_cg *cg)
 				    st >= 0 ? node_tier(tg, st) : HEAT_TIER_UNKNOWN;
 				uint32_t *rec = &r->recs[first + p];
 
+				/* not present, and its pager says: in the pool */
+				if (st < 0 && tiering_pool_hooks &&
+				    tiering_pool_hooks->in_pool(r->pid, tg->addrs[p]))
+					tier = HEAT_TIER_POOL;
+
 				*rec =
 				    (*rec & ~HEAT_TIER_MASK) | ((uint32_t)tier << HEAT_TIER_SHIFT);
-				if (st < 0)
+				if (tier == HEAT_TIER_POOL)
+					cg->nr_on_tier[tier]++;
+				else if (st < 0)
 					cg->nr_not_present++;
 				else
 					cg->nr_on_tier[tier]++;
@@ -671,7 +682,7 @@ static void execute(struct tiering *tg, struct tiering_cg *cg, const struct plan
 			tg->addrs[n] = mv[i + n].addr;
 			tg->nodes_buf[n] = target_node(tg, mv[i + n].to);
 		}
-		/* pool moves (node -1) are skipped: no pager channel yet */
+		/* pool moves (node -1) went to the pagers (execute_pool) */
 		for (j = 0; j < n; j++)
 			tg->status[j] = -ENODEV;
 		{
@@ -778,10 +789,95 @@ static void update_rates(struct tiering *tg, struct tiering_cg *cg, uint64_t now
 	cg->prev_rate_ms = now_ms;
 }
 
+/* The cgroup asked for the pool and one of its processes has a pager. */
+static bool pool_ready(const struct tiering_cg *cg)
+{
+	unsigned i;
+
+	if (!cg->pool || !tiering_pool_hooks)
+		return false;
+	for (i = 0; i < cg->nr_pids; i++)
+		if (tiering_pool_hooks->connected(cg->pids[i]))
+			return true;
+	return false;
+}
+
+static int pool_move_cmp(const void *a, const void *b)
+{
+	const struct plan_move *x = a, *y = b;
+	int kx = x->to == HEAT_TIER_POOL, ky = y->to == HEAT_TIER_POOL;
+
+	if (kx != ky)
+		return ky - kx; /* evictions first: they make the room */
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/*
+ * The moves to and from the pool go to the pagers as commands (runs of
+ * adjacent pages in one command); they leave the list, which keeps the
+ * move_pages(2) moves in their order. Returns the moves left.
+ */
+static size_t execute_pool(struct tiering *tg, struct tiering_cg *cg, struct plan_move *mv,
+			   size_t nr, uint64_t *ok_promote, uint64_t *ok_demote, uint64_t *failed)
+{
+	size_t i, k = 0, np, j;
+	struct plan_move *pool;
+
+	for (i = 0; i < nr; i++)
+		if (mv[i].to == HEAT_TIER_POOL || mv[i].from == HEAT_TIER_POOL)
+			k++;
+	if (!k || !tiering_pool_hooks)
+		return nr;
+	pool = malloc(k * sizeof(*pool));
+	if (!pool)
+		return nr;
+	for (i = 0, np = 0, j = 0; i < nr; i++) {
+		if (mv[i].to == HEAT_TIER_POOL || mv[i].from == HEAT_TIER_POOL)
+			pool[np++] = mv[i];
+		else
+			mv[j++] = mv[i];
+	}
+	qsort(pool, np, sizeof(*pool), pool_move_cmp);
+	for (i = 0; i < np;) {
+		bool evict = pool[i].to == HEAT_TIER_POOL;
+		size_t n = 1;
+		int ret;
+
+		while (i + n < np && pool[i + n].pid == pool[i].pid &&
+		       (pool[i + n].to == HEAT_TIER_POOL) == evict &&
+		       pool[i + n].addr == pool[i].addr + (n << HEAT_PAGE_SHIFT))
+			n++;
+		ret = evict ? tiering_pool_hooks->evict(pool[i].pid, pool[i].addr,
+							n << HEAT_PAGE_SHIFT)
+			    : tiering_pool_hooks->fetch(pool[i].pid, pool[i].addr,
+							n << HEAT_PAGE_SHIFT);
+		for (k = i; k < i + n; k++) {
+			if (ret < 0) {
+				(*failed)++;
+				continue;
+			}
+			/* sent: assume done; the pager's next report says what is */
+			heat_set_tier(&cg->heat, pool[k].pid, pool[k].addr,
+				      (enum heat_tier)pool[k].to);
+			if (evict)
+				(*ok_demote)++;
+			else
+				(*ok_promote)++;
+		}
+		i += n;
+	}
+	free(pool);
+	return j;
+}
+
 int tiering_round(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms)
 {
 	const struct policy *p = &tg->policy;
-	struct policy_cgroup pc = { .path = cg->path, .dram = cg->dram, .cxl = cg->cxl };
+	struct policy_cgroup pc = {
+		.path = cg->path, .dram = cg->dram, .cxl = cg->cxl, .pool = cg->pool
+	};
 	uint64_t t0 = mono_ns(), promoted = 0, demoted = 0, failed = 0;
 	char budget[64], after[64];
 	size_t cap;
@@ -801,8 +897,16 @@ int tiering_round(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms)
 	heat_decay(&cg->heat, now_ms);
 	if (tg->ops.read_usage(tg->ops.ctx, cg->path, &cg->usage_bytes) < 0)
 		cg->usage_bytes = cg->heat.nr_pages << HEAT_PAGE_SHIFT;
-	/* pool pages need the pager channel, which tierd does not have yet */
-	plan_budget_from_policy(p, &pc, cg->usage_bytes, tg->has_cxl, false, &cg->budget);
+	/* pool pages need a connected pager (pager_link.c) */
+	plan_budget_from_policy(p, &pc, cg->usage_bytes, tg->has_cxl, pool_ready(cg), &cg->budget);
+	if (cg->budget.pool) {
+		unsigned i;
+		uint32_t rate =
+		    tiering_sampler(tg) == TIERING_SAMPLER_DAMON ? 0 : p->heat.hint_pages_per_s;
+
+		for (i = 0; i < cg->nr_pids; i++)
+			tiering_pool_hooks->hint(cg->pids[i], rate);
+	}
 	cap = plan_moves_needed(&cg->heat, &cg->budget);
 	if (cap > tg->moves_cap) {
 		struct plan_move *m = realloc(tg->moves, cap * sizeof(*m));
@@ -822,7 +926,10 @@ int tiering_round(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms)
 		ret = scratch_reserve(tg, PLACEMENT_BATCH);
 		if (ret < 0)
 			return ret;
-		execute(tg, cg, tg->moves, cg->plan.nr_moves, &promoted, &demoted, &failed);
+		execute(tg, cg, tg->moves,
+			execute_pool(tg, cg, tg->moves, cg->plan.nr_moves, &promoted, &demoted,
+				     &failed),
+			&promoted, &demoted, &failed);
 		cg->promoted += promoted;
 		cg->demoted += demoted;
 		cg->move_failed += failed;
@@ -936,7 +1043,9 @@ struct json_object *tiering_cg_json(const struct tiering *tg, const struct tieri
 	    json_object_new_uint64(cg->nr_on_tier[HEAT_TIER_DRAM] << HEAT_PAGE_SHIFT));
 	json_object_object_add(
 	    bytes, "cxl", json_object_new_uint64(cg->nr_on_tier[HEAT_TIER_CXL] << HEAT_PAGE_SHIFT));
-	json_object_object_add(bytes, "pool", json_object_new_uint64(0));
+	json_object_object_add(
+	    bytes, "pool",
+	    json_object_new_uint64(cg->nr_on_tier[HEAT_TIER_POOL] << HEAT_PAGE_SHIFT));
 	json_object_object_add(
 	    bytes, "other_nodes",
 	    json_object_new_uint64(cg->nr_on_tier[HEAT_TIER_UNKNOWN] << HEAT_PAGE_SHIFT));
@@ -945,9 +1054,17 @@ struct json_object *tiering_cg_json(const struct tiering *tg, const struct tieri
 	json_object_object_add(bytes, "usage", json_object_new_uint64(cg->usage_bytes));
 	json_object_object_add(o, "bytes", bytes);
 	json_object_object_add(o, "pool",
-			       json_object_new_string(cg->pool ? "requested; no pager channel yet, "
-								 "CXL is the floor"
-							       : "off"));
+			       json_object_new_string(!cg->pool		? "off"
+						      : cg->budget.pool ? "on (pager connected)"
+									: "requested; no pager "
+									  "connected, CXL is the "
+									  "floor"));
+	if (tiering_pool_hooks) {
+		struct json_object *pg = tiering_pool_hooks->cg_json(cg->pids, cg->nr_pids);
+
+		if (pg)
+			json_object_object_add(o, "pager", pg);
+	}
 	json_object_object_add(o, "pids", json_object_new_int(cg->nr_pids));
 	json_object_object_add(o, "regions", json_object_new_int(cg->heat.nr_regions));
 	json_object_object_add(o, "tracked_pages", json_object_new_uint64(cg->heat.nr_pages));

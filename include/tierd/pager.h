@@ -83,6 +83,12 @@ int tier_pager_manage(void *addr, size_t len);
  */
 int tier_pager_evict(void *addr, size_t len);
 
+/*
+ * Bring the pool pages in [addr, addr+len) back into local memory now
+ * (the controller's "fetch" command). Others are left as they are.
+ */
+int tier_pager_fetch(void *addr, size_t len);
+
 /* Bring every pooled page back (used before fork); eviction stays paused
  * until tier_pager_resume(). */
 int tier_pager_fetch_all(void);

@@ -855,6 +855,7 @@ static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, uint1
 	t0 = now_ns();
 	rc = tier_pool_read(P.pool, iov, n);
 	P.pool_read_ns_avg = (P.pool_read_ns_avg * 7 + (now_ns() - t0)) / 8;
+	tp_channel_fetch_ns(now_ns() - t0); /* channel.c: latency histogram (atomic add) */
 	if (rc) {
 		for (i = 1; i < n; i++)
 			fetch_release(r, pages[i], TP_POOL);
@@ -1180,11 +1181,16 @@ struct victim {
 	bool aborted; /* give it back */
 };
 
+static unsigned int pick_range_victims(struct victim *v, unsigned int want, uintptr_t lo,
+				       uintptr_t hi);
+
 static unsigned int pick_victims(struct victim *v, unsigned int want, uintptr_t lo, uintptr_t hi)
 {
 	unsigned int n = 0, tries;
 	uint64_t cand[EVICT_BATCH];
 
+	if (hi) /* a command for a range (tierd's plan): exactly those pages, no CLOCK */
+		return pick_range_victims(v, want, lo, hi);
 	pthread_rwlock_rdlock(&P.regions_lock);
 	for (tries = 0; tries < 2 * P.nr_regions + 2 && n < want && P.nr_regions; tries++) {
 		struct tp_region *r;
@@ -1229,6 +1235,45 @@ static unsigned int pick_victims(struct victim *v, unsigned int want, uintptr_t 
 		}
 		if (n < want)
 			P.clock_region++;
+	}
+	pthread_rwlock_unlock(&P.regions_lock);
+	return n;
+}
+
+/* The resident pages of [lo, hi), in address order (helper-8, the pager channel). */
+static unsigned int pick_range_victims(struct victim *v, unsigned int want, uintptr_t lo,
+				       uintptr_t hi)
+{
+	unsigned int n = 0;
+	uintptr_t a;
+
+	pthread_rwlock_rdlock(&P.regions_lock);
+	for (a = lo; a < hi && n < want; a += PAGE) {
+		struct tp_region *r = region_find(a);
+		uint64_t idx;
+		uint16_t old;
+
+		if (!r)
+			continue;
+		idx = (a - r->start) / PAGE;
+		if (!tp_claim(&r->words[idx], TP_RESIDENT, TP_EVICTING, &old))
+			continue;
+		v[n].r = r;
+		v[n].idx = idx;
+		v[n].old = old;
+		v[n].aborted = false;
+		v[n].protected = false;
+		v[n].copy = (old & TP_F_DIRTY) || !(old & TP_F_WP);
+		if (v[n].copy && r->slots[idx] == TP_SLOT_NONE) {
+			uint64_t slot;
+
+			if (tier_pool_alloc_slot(P.pool, &slot) || slot >= TP_SLOT_NONE) {
+				atomic_store(&r->words[idx], old);
+				break;
+			}
+			r->slots[idx] = (uint32_t)slot;
+		}
+		n++;
 	}
 	pthread_rwlock_unlock(&P.regions_lock);
 	return n;
@@ -1417,15 +1462,153 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 int tier_pager_evict(void *addr, size_t len)
 {
 	uintptr_t lo = (uintptr_t)addr & ~(uintptr_t)(PAGE - 1), hi = (uintptr_t)addr + len;
-	unsigned int rounds = 0;
 
 	if (!P.initialised || P.disabled)
 		return -ENODEV;
-	pthread_mutex_lock(&P.evict_lock);
-	while (rounds++ < 1 + len / PAGE / EVICT_BATCH * 2 && evict_batch(EVICT_BATCH, lo, hi))
-		;
-	pthread_mutex_unlock(&P.evict_lock);
+	/* batch by batch over the range (the lock is not held across batches:
+	 * the local evictor and faults get their turn) */
+	while (lo < hi && !P.stopping) {
+		uintptr_t end =
+		    hi - lo > (uintptr_t)EVICT_BATCH * PAGE ? lo + EVICT_BATCH * PAGE : hi;
+
+		pthread_mutex_lock(&P.evict_lock);
+		evict_batch(EVICT_BATCH, lo, end);
+		pthread_mutex_unlock(&P.evict_lock);
+		lo = end;
+	}
 	return 0;
+}
+
+/*
+ * Bring the pool pages of [addr, addr+len) back (tierd's "fetch" command:
+ * they are hot again), EVICT_BATCH pages per pool read, installed
+ * write-protected (a clean copy: evicting it again needs no pool write)
+ * with the reference bit set, so local CLOCK keeps them a while.
+ */
+int tier_pager_fetch(void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr & ~(uintptr_t)(PAGE - 1), hi = (uintptr_t)addr + len;
+	struct tier_pool_iov iov[EVICT_BATCH];
+	struct tp_region *rr[EVICT_BATCH];
+	uint64_t idxs[EVICT_BATCH];
+	uint16_t olds[EVICT_BATCH];
+	unsigned int n, i;
+	int rc = 0, ret = 0;
+
+	if (!P.initialised || P.disabled)
+		return -ENODEV;
+	while (a < hi && !P.stopping && !P.paused) {
+		pthread_mutex_lock(&P.evict_lock); /* the staging buffer */
+		pthread_rwlock_rdlock(&P.regions_lock);
+		for (n = 0; a < hi && n < EVICT_BATCH; a += PAGE) {
+			struct tp_region *r = region_find(a);
+			uint64_t idx;
+
+			if (!r)
+				continue;
+			idx = (a - r->start) / PAGE;
+			if (!tp_claim(&r->words[idx], TP_POOL, TP_FETCHING, &olds[n]))
+				continue;
+			rr[n] = r;
+			idxs[n] = idx;
+			iov[n].slot = r->slots[idx];
+			iov[n].buf = P.evict_staging + (size_t)n * PAGE;
+			n++;
+		}
+		rc = n ? tier_pool_read(P.pool, iov, n) : 0;
+		for (i = 0; i < n; i++) {
+			size_t done;
+			int crc;
+
+			if (rc) {
+				fetch_release(rr[i], idxs[i], olds[i]);
+				continue;
+			}
+			crc = uffd_copy(rr[i]->start + idxs[i] * PAGE, iov[i].buf, PAGE, true, true,
+					&done);
+			if (crc == 0 || crc == -EEXIST) {
+				fetch_release(
+				    rr[i], idxs[i],
+				    tp_make(TP_RESIDENT, TP_F_REF | (olds[i] & TP_F_WRITTEN) |
+							     (crc ? TP_F_DIRTY : TP_F_WP)));
+				P.nr_resident++;
+				P.nr_pool--;
+			} else {
+				fetch_release(rr[i], idxs[i], olds[i]);
+			}
+		}
+		pthread_rwlock_unlock(&P.regions_lock);
+		pthread_mutex_unlock(&P.evict_lock);
+		if (rc)
+			ret = rc;
+	}
+	return ret;
+}
+
+/*
+ * Up to @max runs of pool pages at or after *@cursor (the channel's
+ * report); *@cursor moves past what was looked at; 0 runs: the end.
+ */
+unsigned int tp_pool_runs(uintptr_t *cursor, struct tp_range *out, unsigned int max)
+{
+	unsigned int ri, n = 0;
+
+	pthread_rwlock_rdlock(&P.regions_lock);
+	for (ri = 0; ri < P.nr_regions && n < max; ri++) {
+		struct tp_region *r = P.regions[ri];
+		uint64_t i;
+
+		if (r->end <= *cursor)
+			continue;
+		i = *cursor > r->start ? (*cursor - r->start) / PAGE : 0;
+		for (; i < r->nr_pages && n < max; i++) {
+			uint64_t j = i;
+
+			while (j < r->nr_pages && tp_state_of(atomic_load(&r->words[j])) == TP_POOL)
+				j++;
+			if (j > i) {
+				out[n].start = r->start + i * PAGE;
+				out[n].end = r->start + j * PAGE;
+				n++;
+				i = j;
+			}
+			*cursor = r->start + (i + 1) * PAGE;
+		}
+		if (i >= r->nr_pages)
+			*cursor = r->end;
+	}
+	pthread_rwlock_unlock(&P.regions_lock);
+	return n;
+}
+
+/* The address of a resident managed page near page number @rnd of all
+ * managed pages (the hint sampler), or 0. */
+uintptr_t tp_pick_resident(uint64_t rnd)
+{
+	uint64_t total = 0, k;
+	unsigned int ri;
+	uintptr_t found = 0;
+
+	pthread_rwlock_rdlock(&P.regions_lock);
+	for (ri = 0; ri < P.nr_regions; ri++)
+		total += P.regions[ri]->nr_pages;
+	if (total) {
+		rnd %= total;
+		for (ri = 0; ri < P.nr_regions && rnd >= P.regions[ri]->nr_pages; ri++)
+			rnd -= P.regions[ri]->nr_pages;
+		if (ri < P.nr_regions) {
+			struct tp_region *r = P.regions[ri];
+
+			for (k = 0; k < 64 && rnd + k < r->nr_pages; k++) {
+				if (tp_state_of(atomic_load(&r->words[rnd + k])) == TP_RESIDENT) {
+					found = r->start + (rnd + k) * PAGE;
+					break;
+				}
+			}
+		}
+	}
+	pthread_rwlock_unlock(&P.regions_lock);
+	return found;
 }
 
 static void *evictor_main(void *arg)
@@ -1912,6 +2095,7 @@ int tier_pager_init(const struct tier_pager_opts *o)
 		    !pthread_atfork(atfork_prepare, tier_pager_resume, tp_forked_child))
 			atfork_done = true;
 	}
+	tp_channel_start(); /* channel.c: talk to tierd if one is there (never blocks) */
 	if (o->verbose)
 		tp_log("started: pool %s (%" PRIu64 " MiB leased), local limit %" PRIu64
 		       " MiB, %u handlers, node %s%d%s, features %#llx",

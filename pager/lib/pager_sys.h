@@ -39,6 +39,16 @@ int tp_manage_range(uintptr_t start, uintptr_t end);
 /* The program is about to zap [start, end) (madvise DONTNEED/REMOVE). */
 void tp_discard_range(uintptr_t start, uintptr_t end);
 void tp_forked_child(void);
+
+/* The channel to tierd (channel.c, hint.c; include/tierd/pager_ctl.h). */
+void tp_channel_start(void);
+void tp_channel_fetch_ns(uint64_t ns); /* one fetch's pool read: no lock, no allocation */
+unsigned int tp_pool_runs(uintptr_t *cursor, struct tp_range *out, unsigned int max);
+uintptr_t tp_pick_resident(uint64_t rnd);
+/* hint.c: called by the channel thread about every 100 ms */
+void tp_hint_set_rate(unsigned int pages_per_s);
+void tp_hint_tick(uint64_t now_ns);
+uint64_t tp_hint_count(void);
 bool tp_is_active(void);
 const struct tier_pager_opts *tp_opts(void);
 

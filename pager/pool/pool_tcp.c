@@ -24,6 +24,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -147,6 +148,9 @@ int tier_stream_connect(const struct tier_pool_uri *u, int *fdp, uint64_t deadli
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res = NULL, *ai, unix_ai;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	bool v4 = false;
 	int fd = -1, rc, err = 0, one = 1;
 	socklen_t sl = sizeof(err);
 
@@ -162,6 +166,28 @@ int tier_stream_connect(const struct tier_pool_uri *u, int *fdp, uint64_t deadli
 		unix_ai.ai_socktype = SOCK_STREAM;
 		unix_ai.ai_addr = (struct sockaddr *)&sun;
 		unix_ai.ai_addrlen = sizeof(sun);
+		ai = &unix_ai;
+	} else if ((v4 = inet_pton(AF_INET, u->host, &sin.sin_addr) == 1) ||
+		   inet_pton(AF_INET6, u->host, &sin6.sin6_addr) == 1) {
+		/*
+		 * A numeric address needs no getaddrinfo(), which allocates: a
+		 * channel is connected lazily from a pager thread, and the
+		 * program's malloc heap may be pooled memory only a pager
+		 * thread can bring back (a deadlock seen with redis + jemalloc).
+		 */
+		memset(&unix_ai, 0, sizeof(unix_ai));
+		unix_ai.ai_socktype = SOCK_STREAM;
+		if (v4) {
+			sin.sin_port = htons((uint16_t)atoi(u->port));
+			unix_ai.ai_family = AF_INET;
+			unix_ai.ai_addr = (struct sockaddr *)&sin;
+			unix_ai.ai_addrlen = sizeof(sin);
+		} else {
+			sin6.sin6_port = htons((uint16_t)atoi(u->port));
+			unix_ai.ai_family = AF_INET6;
+			unix_ai.ai_addr = (struct sockaddr *)&sin6;
+			unix_ai.ai_addrlen = sizeof(sin6);
+		}
 		ai = &unix_ai;
 	} else {
 		rc = getaddrinfo(u->host, u->port, &hints, &res);

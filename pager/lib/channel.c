@@ -304,10 +304,9 @@ static void *channel_main(void *arg)
 			C.next_report_ns = now + TIERD_PAGER_REPORT_MS * 1000000ull;
 			ch_report();
 		}
-		if (C.registered)
-			tp_hint_tick(now);
-		else
+		if (!C.registered)
 			tp_hint_set_rate(0); /* hints are for tierd's eyes only */
+		tp_hint_tick(now); /* (at rate 0 it puts the last samples back) */
 	}
 	if (C.fd >= 0)
 		close(C.fd);

@@ -50,7 +50,7 @@ static double mib(struct json_object *o, const char *k)
 /* The tiering loop's view of a managed cgroup (ctl.h: "tiering"). */
 static void print_tiering(struct json_object *tg)
 {
-	struct json_object *b = NULL, *by = NULL, *hist = NULL;
+	struct json_object *b = NULL, *by = NULL, *hist = NULL, *pg;
 	size_t i, n;
 
 	json_object_object_get_ex(tg, "budget", &b);
@@ -58,6 +58,13 @@ static void print_tiering(struct json_object *tg)
 	printf("    managed: DRAM %.1f MiB (budget %s), CXL %.1f MiB (budget %s), pool: %s\n",
 	       mib(by, "dram"), get_str(b, "dram"), mib(by, "cxl"), get_str(b, "cxl"),
 	       get_str(tg, "pool"));
+	if (json_object_object_get_ex(tg, "pager", &pg)) /* controller/pager_link.c */
+		printf("    pool: %.1f MiB (pager: %.1f of %.1f MiB resident), pool faults %llu "
+		       "(%.0f/s), fetch p50 %.1f us p99 %.1f us, hint faults armed %llu\n",
+		       mib(pg, "pool_bytes"), mib(pg, "resident_bytes"), mib(pg, "managed_bytes"),
+		       get_u64(pg, "pool_faults"), get_dbl(pg, "pool_faults_per_s"),
+		       get_u64(pg, "fetch_p50_ns") / 1000.0, get_u64(pg, "fetch_p99_ns") / 1000.0,
+		       get_u64(pg, "hints"));
 	printf("    tracked %llu pages in %llu ranges of %llu process(es), %.1f MiB not present;"
 	       " heat sampler %s\n",
 	       get_u64(tg, "tracked_pages"), get_u64(tg, "regions"), get_u64(tg, "pids"),

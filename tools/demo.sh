@@ -27,8 +27,10 @@ DEMO_SECONDS=${DEMO_SECONDS:-20}
 PORT=${DEMO_REDIS_PORT:-6399}
 IN_VM=0
 [ -e /run/tierd-vmtest ] && IN_VM=1
-# TCG is slow: a smaller data set in the VM
+USER_KEYS=${DEMO_KEYS:-}
+# TCG is slow: a smaller data set (and pool) in the VM
 DEMO_KEYS=${DEMO_KEYS:-$([ $IN_VM = 1 ] && echo 40000 || echo 120000)}
+POOL_SIZE=$([ $IN_VM = 1 ] && echo 512M || echo 1G)
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (tierd loads BPF programs)" >&2; exit 1; }
@@ -40,7 +42,7 @@ if [ "${VM:-}" = 1 ] && [ $IN_VM = 0 ]; then
 		build/lib/libtierpager.so || exit 1
 	say "booting the test VM (tools/vmtest): DRAM node 0, CXL node 1, pool over TCP"
 	exec tools/vmtest --mem-mb 2048 --timeout 900 -- env DEMO_SECONDS="$DEMO_SECONDS" \
-		DEMO_KEYS="$DEMO_KEYS" "$SRC/tools/demo.sh"
+		${USER_KEYS:+DEMO_KEYS="$USER_KEYS"} "$SRC/tools/demo.sh"
 fi
 
 if [ $IN_VM = 0 ]; then
@@ -107,10 +109,10 @@ else
 fi
 
 # --- the pool ---------------------------------------------------------------
-say "starting tier-memsrv: 1 GiB of this machine's RAM lent as the pool over TCP"
+say "starting tier-memsrv: $POOL_SIZE of this machine's RAM lent as the pool over TCP"
 for try in 1 2 3 4 5; do
 	mport=$((20000 + (RANDOM + $$ + try * 977) % 40000))
-	"$BIN/tier-memsrv" --listen "tcp://127.0.0.1:$mport" --size 1G >"$tmp/memsrv.log" 2>&1 &
+	"$BIN/tier-memsrv" --listen "tcp://127.0.0.1:$mport" --size "$POOL_SIZE" >"$tmp/memsrv.log" 2>&1 &
 	memsrv_pid=$!
 	for i in $(seq 100); do grep -q lending "$tmp/memsrv.log" && break; sleep 0.1; done
 	grep -q lending "$tmp/memsrv.log" && break
@@ -145,8 +147,8 @@ echo "\$ tierctl attach $CG --dram ${dram_mib}M ${cxl_args[*]} --pool"
 ctl attach "$CG" --dram "${dram_mib}M" "${cxl_args[@]}" --pool || exit 1
 
 say "redis-server in the cgroup under the pager: tierctl run --pool $POOL -- redis-server"
-TIERD_SOCKET=$SOCK bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2" run --pool "$3" --pool-size 1G -v -- redis-server --port "$4" --save "" --appendonly no --daemonize no --loglevel warning' \
-	_ "$CG" "$BIN/tierctl" "$POOL" "$PORT" >"$tmp/redis.log" 2>&1 &
+TIERD_SOCKET=$SOCK bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2" run --pool "$3" --pool-size "$5" -v -- redis-server --port "$4" --save "" --appendonly no --daemonize no --loglevel warning' \
+	_ "$CG" "$BIN/tierctl" "$POOL" "$PORT" "$POOL_SIZE" >"$tmp/redis.log" 2>&1 &
 pids+=($!)
 for i in $(seq 100); do rcli ping >/dev/null 2>&1 && break; sleep 0.1; done
 rcli ping >/dev/null || { cat "$tmp/redis.log"; echo "demo: redis-server did not start" >&2; exit 1; }

@@ -48,6 +48,7 @@ struct pager {
 	size_t nr_runs, cap_runs, nr_next, cap_next;
 	bool in_pool_list;
 	uint32_t hint_sent;
+	bool congested; /* a command did not fit: none until the next report */
 	uint64_t nr_cmds, nr_dropped;
 };
 
@@ -119,6 +120,12 @@ bool pager_link_hello(struct client *c, struct json_object *req, char *err, size
 	p->pid = (uint32_t)pid;
 	p->prev_ms = mono_ms();
 	pagers[i] = p;
+	{
+		/* a round's commands in one go where the kernel allows (then advice is dropped) */
+		int sndbuf = 1 << 20;
+
+		setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	}
 	/* the hello line is consumed; keep whatever followed it */
 	used = strlen(c->in) + 1;
 	if (used > c->in_len)
@@ -224,6 +231,7 @@ static void line(struct pager *p, char *l)
 {
 	if (!strncmp(l, "stats ", 6)) {
 		parse_stats(p, l + 6);
+		p->congested = false; /* it reads its socket again */
 	} else if (!strcmp(l, "pool_begin")) {
 		p->nr_next = 0;
 		p->in_pool_list = true;
@@ -303,10 +311,16 @@ static int send_cmd(uint32_t pid, const char *verb, uint64_t a, uint64_t len)
 
 	if (!p)
 		return -ENOTCONN;
+	if (p->congested) {
+		p->nr_dropped++;
+		return -EAGAIN;
+	}
 	k = snprintf(buf, sizeof(buf), "%s %#" PRIx64 " %" PRIu64 "\n", verb, a, len);
 	n = send(p->fd, buf, (size_t)k, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n != k) {
+		/* (a partial line cannot happen: the socket takes a short line whole or not) */
 		p->nr_dropped++;
+		p->congested = true;
 		return n < 0 ? -errno : -EAGAIN;
 	}
 	p->nr_cmds++;

@@ -854,6 +854,8 @@ static size_t execute_pool(struct tiering *tg, struct tiering_cg *cg, struct pla
 			    : tiering_pool_hooks->fetch(pool[i].pid, pool[i].addr,
 							n << HEAT_PAGE_SHIFT);
 		for (k = i; k < i + n; k++) {
+			if (ret == -EAGAIN)
+				continue; /* the pager is behind: the next round asks again */
 			if (ret < 0) {
 				(*failed)++;
 				continue;

@@ -6,8 +6,8 @@ bench-observer: deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)/tierd $(BIN)/tierctl $(BIN)/wl-first-touch
 	$(Q)tools/bench/bench-observer.sh
 
-# The main job's demo (for now the observer's; see tools/demo.sh). The
-# script runs tools/deps.sh first, then builds what it needs.
+# The main job: tools/demo.sh (a pool, tierd, redis under the pager, live
+# status and a checked summary; VM=1 runs it in the three-tier guest).
 .PHONY: demo
 demo:
 	$(Q)tools/demo.sh

@@ -155,9 +155,9 @@ void tp_scan_now(struct tp_scan *s)
 void tp_scan_tick(struct tp_scan *s)
 {
 	char buf[128];
-	unsigned long size, rss = 0;
+	unsigned long size = 0, rss = 0;
 	ssize_t n;
-	bool grew;
+	bool grew, mapped;
 
 	if (s->statm_fd >= 0) {
 		n = pread(s->statm_fd, buf, sizeof(buf) - 1, 0);
@@ -167,10 +167,18 @@ void tp_scan_tick(struct tp_scan *s)
 		}
 	}
 	grew = rss > s->last_rss_pages + 256;
-	if (!grew && rss == s->last_rss_pages && s->last_full_ns)
+	/*
+	 * A new mapping changes the size, not the RSS: scan now (the caller
+	 * ticks every 20 ms), before the program touches it. Found only once
+	 * touched, its pages would be adopted as resident all at once, over
+	 * the limit (a 24 MiB buffer written before the next RSS-driven scan).
+	 */
+	mapped = size != s->last_size_pages;
+	if (!grew && !mapped && rss == s->last_rss_pages && s->last_full_ns)
 		return;
-	if (!grew && mono_ns() - s->last_full_ns < 200000000ull)
+	if (!grew && !mapped && mono_ns() - s->last_full_ns < 200000000ull)
 		return;
 	s->last_rss_pages = rss;
+	s->last_size_pages = size;
 	tp_scan_now(s);
 }

@@ -23,6 +23,7 @@ struct tp_scan {
 	char *buf;
 	size_t buf_size;
 	uint64_t last_rss_pages;
+	uint64_t last_size_pages; /* VmSize: mmap grows it before any page is touched */
 	uint64_t last_full_ns;
 	int statm_fd;
 };

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pool_internal.h"
 
@@ -712,5 +713,21 @@ int tier_pool_copy_pages(uint8_t *region, uint64_t nr_slots, const struct tier_p
 		else
 			memcpy(iov[i].buf, page, TIER_PAGE_SIZE);
 	}
+	return 0;
+}
+
+int tier_pool_retry_wait(uint64_t deadline_ms, unsigned int *backoff_ms, int rc)
+{
+	char why[384];
+
+	if (tier_pool_now_ms() + *backoff_ms >= deadline_ms) {
+		snprintf(why, sizeof(why), "%s", tier_pool_thread_error());
+		tier_pool_set_error("%s; gave up after %d ms (TIERD_POOL_TIMEOUT_MS)", why,
+				    tier_pool_timeout_ms());
+		return rc == -ETIMEDOUT ? -ETIMEDOUT : -ECONNRESET;
+	}
+	usleep(*backoff_ms * 1000);
+	if (*backoff_ms < 500)
+		*backoff_ms *= 2;
 	return 0;
 }

@@ -117,4 +117,13 @@ void *tier_pool_chan_take(void *chans, size_t chan_size, unsigned int max_chans,
 int tier_pool_copy_pages(uint8_t *region, uint64_t nr_slots, const struct tier_pool_iov *iov,
 			 unsigned int nr, int to_pool);
 
+/*
+ * After a failed attempt of a request that will be retried (the transport
+ * has already dropped the broken connection): 0 after sleeping the backoff
+ * (*@backoff_ms doubles up to 0.5 s), or, when the next try would pass
+ * @deadline_ms, the request's final error, with the thread's error saying
+ * why and that the deadline passed.
+ */
+int tier_pool_retry_wait(uint64_t deadline_ms, unsigned int *backoff_ms, int rc);
+
 #endif /* TIERD_POOL_INTERNAL_H */

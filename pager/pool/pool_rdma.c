@@ -603,7 +603,6 @@ static int rdma_io(struct tier_pool_conn *c, bool is_write, const struct tier_po
 	unsigned int done = 0, n, backoff_ms = 20, i;
 	struct rdma_chan *ch;
 	bool refused;
-	char why[384];
 	int rc = 0;
 
 	for (i = 0; i < nr; i++) {
@@ -661,16 +660,9 @@ static int rdma_io(struct tier_pool_conn *c, bool is_write, const struct tier_po
 			break; /* the caller's mistake: retrying will not help */
 		/* the QP is in error (or never came up): reconnect and resend */
 		chan_disconnect(ch);
-		if (tier_pool_now_ms() + backoff_ms >= deadline) {
-			snprintf(why, sizeof(why), "%s", tier_pool_thread_error());
-			tier_pool_set_error("%s; gave up after %d ms (TIERD_POOL_TIMEOUT_MS)", why,
-					    tier_pool_timeout_ms());
-			rc = rc == -ETIMEDOUT ? -ETIMEDOUT : -ECONNRESET;
+		rc = tier_pool_retry_wait(deadline, &backoff_ms, rc);
+		if (rc)
 			break;
-		}
-		usleep(backoff_ms * 1000);
-		if (backoff_ms < 500)
-			backoff_ms *= 2;
 	}
 	pthread_mutex_unlock(&ch->lock);
 	return rc;

@@ -518,7 +518,6 @@ static int tcp_io(struct tier_pool_conn *c, bool is_write, const struct tier_poo
 	unsigned int done = 0, n, backoff_ms = 20;
 	int rc = 0, server_err;
 	struct tcp_chan *ch;
-	char why[384];
 
 	if (__atomic_load_n(&c->lost, __ATOMIC_ACQUIRE)) {
 		tier_pool_set_error("%s", c->lost_why);
@@ -558,16 +557,9 @@ static int tcp_io(struct tier_pool_conn *c, bool is_write, const struct tier_poo
 			close(ch->fd);
 			ch->fd = -1;
 		}
-		if (tier_pool_now_ms() + backoff_ms >= deadline) {
-			snprintf(why, sizeof(why), "%s", tier_pool_thread_error());
-			tier_pool_set_error("%s; gave up after %d ms (TIERD_POOL_TIMEOUT_MS)", why,
-					    tier_pool_timeout_ms());
-			rc = rc == -ETIMEDOUT ? -ETIMEDOUT : -ECONNRESET;
+		rc = tier_pool_retry_wait(deadline, &backoff_ms, rc);
+		if (rc)
 			break;
-		}
-		usleep(backoff_ms * 1000);
-		if (backoff_ms < 500)
-			backoff_ms *= 2;
 	}
 	pthread_mutex_unlock(&ch->lock);
 	return rc;

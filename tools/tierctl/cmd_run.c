@@ -24,8 +24,9 @@
 #include <unistd.h>
 
 #include "tierctl.h"
-/* the pager's option parser, compiled in so both sides agree on every value */
-#include "../../pager/lib/options.c"
+/* the pager's option parser (pager/lib/options.c, linked in), so both
+ * sides agree on every value */
+#include "tierd/pager.h"
 
 static int find_library(char *path, size_t size)
 {

@@ -100,4 +100,11 @@ struct pm_scan_arg {
 _Static_assert(sizeof(struct page_region) == 24, "page_region ABI");
 _Static_assert(sizeof(struct pm_scan_arg) == 96, "pm_scan_arg ABI");
 
+/* prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME) (5.17): <linux/prctl.h> has it,
+ * glibc 2.36's <sys/prctl.h> does not, and the two clash if both are used */
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+
 #endif /* TIERD_COMPAT_H */

@@ -91,11 +91,6 @@
 #define HANDLER_STACK_BYTES (256u << 10)
 #define DEFAULT_POOL_BYTES (64ull << 30)
 
-#ifndef PR_SET_VMA
-#define PR_SET_VMA 0x53564d41
-#define PR_SET_VMA_ANON_NAME 0
-#endif
-
 struct tp_region {
 	uintptr_t start, end;
 	uint64_t nr_pages;

@@ -3,7 +3,8 @@
 #
 # Lanes, in order:
 #   unit  build/tests/test_* and build/tests/san/test_* (cmocka; the second
-#         set is built with ASan+UBSan)
+#         set is built with ASan+UBSan), and clang-format --dry-run -Werror
+#         over every C file (the house style)
 #   host  tests/host/*.sh on this machine: root, real BPF, real cgroups
 #   vm    tests/vm/*.sh inside the QEMU guest (tools/vmtest), once per
 #         kernel in TIERD_VM_KERNELS (default "6.12 6.1"), one boot each
@@ -96,8 +97,19 @@ script_timeout() {
 	echo "${t:-300}"
 }
 
+# The house style (kernel style, .clang-format), checked like a test.
+style_check() {
+	cd "$TIERD_SRC" || return 1
+	git rev-parse --git-dir >/dev/null 2>&1 || { echo "not a git checkout: no file list"; return 77; }
+	command -v clang-format >/dev/null || { echo "clang-format is not installed"; return 77; }
+	git ls-files -z '*.c' '*.h' | xargs -0 clang-format --dry-run -Werror
+}
+
 lane_unit() {
 	local t name
+	selected clang-format &&
+		run_one unit clang-format "$logdir/unit-clang-format.log" 300 \
+			bash -c "$(declare -f style_check); style_check"
 	for t in "$TIERD_BUILD"/tests/test_* "$TIERD_BUILD"/tests/san/test_*; do
 		[ -x "$t" ] || continue
 		name=${t#"$TIERD_BUILD"/tests/}

@@ -68,7 +68,17 @@ need_cmd() {
 # The temporary directory of this test, removed on exit.
 make_tmpdir() {
 	TEST_TMP=$(mktemp -d /tmp/tierd-test.XXXXXX)
-	on_exit "rm -rf '$TEST_TMP'"
+	on_exit "_remove_tmpdir '$TEST_TMP'"
+}
+
+# Unmount what is mounted below DIR (tierd mounts bpffs on a --pin-root
+# that has none, and a killed tierd cannot unmount it), then remove DIR.
+_remove_tmpdir() {
+	local dir=$1 m
+	for m in $(awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+	done
+	rm -rf "$dir"
 }
 
 # cgroup2_root: where cgroup2 is mounted (pure v2 or the hybrid layout's

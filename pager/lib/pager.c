@@ -33,8 +33,8 @@
  *   write-protected, copied out (process_vm_readv: an unmap racing with us
  *   gives EFAULT, not SIGSEGV), written to the pool, then zapped with
  *   MADV_DONTNEED. A write during eviction raises a WP fault whose handler
- *   flags the page CANCEL; the evictor then unprotects it (waking the
- *   writer) and keeps it. The check and the zap happen under ev_lock, the
+ *   flags the page CANCEL and unprotects it (waking the writer) at once;
+ *   the evictor then keeps it, dirty. The check and the zap happen under ev_lock, the
  *   lock under which messages are read and events handled, so an munmap
  *   whose event we have not processed cannot have let new memory appear
  *   at the address we zap. Pages fetched by a read are installed
@@ -158,6 +158,8 @@ static struct pager {
 	size_t arena_used, arena_size;
 
 	struct tp_scan scan; /* pager_scan.c */
+	_Atomic uintptr_t thread_heap[17]; /* a malloc'd address per pager thread */
+	_Atomic bool threads_go;
 
 	struct tier_pager_stats st; /* counters updated with atomics */
 	char err[512];
@@ -256,6 +258,29 @@ void *tp_own_map(size_t len, bool lock)
 		memset(p, 0, len); /* at least populate it */
 	own_record(p, len);
 	return p;
+}
+
+void tp_own_add(uintptr_t start, uintptr_t end)
+{
+	own_record((void *)start, end - start);
+}
+
+/*
+ * First thing on every pager thread: get this thread's malloc arena now
+ * and publish an address in it; init makes the arena the pager's own
+ * (tp_scan_own_heaps) before any thread goes on. A pool transport
+ * allocates on pager threads (a reconnect's CM id and QP, a new channel):
+ * in a heap that the pager manages, a pager thread could fault on, or be
+ * the one evicting, the memory it needs to move pages at all.
+ */
+static void thread_begin(unsigned int slot)
+{
+	void *p = malloc(64);
+
+	atomic_store(&P.thread_heap[slot], p ? (uintptr_t)p : 1);
+	free(p);
+	while (!atomic_load(&P.threads_go) && !P.stopping)
+		usleep(100);
 }
 
 /* The lowest of the pager's own ranges that overlaps [start, end). */
@@ -987,6 +1012,39 @@ static void handle_missing(struct tp_handler *h, uintptr_t addr, bool write)
 	}
 }
 
+/*
+ * A write to a page being evicted: flag it CANCEL and let the writer go at
+ * once. Under ev_lock, so the evictor's check-then-zap (also under ev_lock)
+ * sees the flag before it zaps, or has zapped already (then the page is no
+ * longer EVICTING and the writer, woken, faults again as missing). The
+ * writer must not wait for the eviction to end: it may be the evictor
+ * itself (a pool transport touching memory it allocated after the pager
+ * started, e.g. a QP made on a reconnect, in a page of this very batch).
+ */
+static void cancel_eviction(uintptr_t addr)
+{
+	struct tp_region *r;
+	bool unprotected = false;
+
+	pthread_mutex_lock(&P.ev_lock);
+	pthread_rwlock_rdlock(&P.regions_lock);
+	r = region_find(addr);
+	if (r) {
+		uint64_t idx = (addr - r->start) / PAGE;
+
+		if (tp_state_of(atomic_load(&r->words[idx])) == TP_EVICTING) {
+			tp_set_flags(&r->words[idx], TP_F_CANCEL);
+			STAT_INC(nr_evict_cancels);
+			/* fails while an event is pending: the woken writer retries */
+			unprotected = !uffd_wp(addr, PAGE, false);
+		}
+	}
+	pthread_rwlock_unlock(&P.regions_lock);
+	if (!unprotected)
+		uffd_wake(addr, PAGE);
+	pthread_mutex_unlock(&P.ev_lock);
+}
+
 static void handle_wp(uintptr_t addr)
 {
 	struct tp_region *r;
@@ -1021,17 +1079,10 @@ static void handle_wp(uintptr_t addr)
 								       TP_F_WRITTEN) &
 								      ~TP_F_WP)));
 			return;
-		case TP_EVICTING: {
-			uint16_t w = old;
-
-			if (!atomic_compare_exchange_weak(&r->words[idx], &w,
-							  (uint16_t)(old | TP_F_CANCEL)))
-				break;
-			/* the evictor unprotects (and wakes) or zaps and wakes */
+		case TP_EVICTING:
 			pthread_rwlock_unlock(&P.regions_lock);
-			STAT_INC(nr_evict_cancels);
+			cancel_eviction(addr);
 			return;
-		}
 		case TP_FETCHING:
 			/*
 			 * Its owner may have installed it write-protected and not yet
@@ -1129,6 +1180,7 @@ static void *handler_main(void *arg)
 	    syscall(SYS_set_mempolicy, P.policy_mode, P.policy_mask, 1024))
 		tp_log("set_mempolicy for node %d failed: %s; pages land on the local node",
 		       P.opts.node, strerror(errno));
+	thread_begin(h->idx);
 	pthread_mutex_lock(&P.owner_lock);
 	while ((n = handler_wait_batch(msgs)) >= 0) {
 		/*
@@ -1611,6 +1663,7 @@ static void *evictor_main(void *arg)
 	uint64_t last_scan_ns = 0;
 	uint64_t spin_ns = (uint64_t)(P.opts.spin_us ? P.opts.spin_us : 200) * 1000;
 
+	thread_begin((unsigned int)(uintptr_t)arg);
 	while (!P.stopping) {
 		bool busy = false;
 
@@ -1959,6 +2012,31 @@ static void setup_policy(void)
 	P.opts.node = node;
 }
 
+/* Wait for the @n pager threads' heap addresses, own their arenas, let them go. */
+static int own_thread_heaps(unsigned int n)
+{
+	uintptr_t heaps[17];
+	uint64_t deadline = now_ns() + 10000000000ull;
+	unsigned int i, in_main;
+
+	for (i = 0; i < n; i++) {
+		while (!(heaps[i] = atomic_load(&P.thread_heap[i]))) {
+			if (now_ns() > deadline)
+				return set_err(-ETIMEDOUT, "a pager thread did not start in 10 s");
+			usleep(100);
+		}
+	}
+	if (P.opts.scan_maps) {
+		in_main = tp_scan_own_heaps(&P.scan, heaps, n);
+		if (in_main && P.opts.verbose)
+			tp_log("%u pager threads allocate from the main heap (arena limit "
+			       "reached?): their allocations there are managed memory",
+			       in_main);
+	}
+	atomic_store(&P.threads_go, true);
+	return 0;
+}
+
 int tier_pager_init(const struct tier_pager_opts *o)
 {
 	pthread_attr_t attr;
@@ -1971,6 +2049,9 @@ int tier_pager_init(const struct tier_pager_opts *o)
 	if (!o->pool_uris || !*o->pool_uris)
 		return set_err(-EINVAL, "no pool given");
 	P.opts = *o;
+	for (i = 0; i < sizeof(P.thread_heap) / sizeof(P.thread_heap[0]); i++)
+		atomic_store(&P.thread_heap[i], 0);
+	atomic_store(&P.threads_go, false);
 	P.nr_handlers = o->nr_handlers ? o->nr_handlers : 2;
 	if (P.nr_handlers > 16)
 		P.nr_handlers = 16;
@@ -2074,7 +2155,8 @@ int tier_pager_init(const struct tier_pager_opts *o)
 		if (stack)
 			pthread_attr_setstack(&attr, stack, HANDLER_STACK_BYTES);
 		pthread_attr_setsigmask_np(&attr, &all_signals);
-		rc = -pthread_create(&P.evictor, &attr, evictor_main, NULL);
+		rc = -pthread_create(&P.evictor, &attr, evictor_main,
+				     (void *)(uintptr_t)P.nr_handlers);
 		pthread_attr_destroy(&attr);
 		if (rc) {
 			set_err(rc, "cannot start the evictor thread: %s", strerror(-rc));
@@ -2082,6 +2164,9 @@ int tier_pager_init(const struct tier_pager_opts *o)
 		}
 		P.evictor_started = true;
 	}
+	rc = own_thread_heaps(P.nr_handlers + 1);
+	if (rc)
+		goto out_stop_threads;
 	{
 		static bool atfork_done;
 

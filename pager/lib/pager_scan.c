@@ -11,7 +11,8 @@
  *    the pool transport's buffers and thread stacks: the pager's threads
  *    must never fault on memory it manages), including the heap up to the
  *    break of that moment;
- *  - the pager's own mappings (tp_is_own, "[anon:tierd-pager]");
+ *  - the pager's own mappings (tp_is_own, "[anon:tierd-pager]") and its
+ *    threads' malloc arenas (tp_scan_own_heaps);
  *  - stacks ("[stack]" grows down by itself; thread stacks are fine).
  */
 #include <errno.h>
@@ -150,6 +151,53 @@ void tp_scan_now(struct tp_scan *s)
 		line = nl ? nl + 1 : NULL;
 	}
 	s->last_full_ns = mono_ns();
+}
+
+/*
+ * glibc gives each new thread an arena of its own on its first malloc: a
+ * heap reserved at HEAP_MAX_SIZE (64 MiB, PROT_NONE) and made writable as
+ * it grows, so two maps lines, "rw-p" then "---p". Own both: the growth
+ * must stay unmanaged too. The main heap ("[heap]") cannot be owned.
+ */
+unsigned int tp_scan_own_heaps(struct tp_scan *s, const uintptr_t *addrs, unsigned int n)
+{
+	unsigned int i, in_main = 0;
+	uintptr_t owned_end = 0;
+	char *line;
+
+	if (read_maps(s) < 0)
+		return 0;
+	for (line = s->buf; line && *line;) {
+		char *nl = strchr(line, '\n');
+		unsigned long a, b, inode;
+		char perms[8], path[64];
+		int k;
+
+		if (nl)
+			*nl = 0;
+		path[0] = 0;
+		k = sscanf(line, "%lx-%lx %7s %*s %*s %lu %63s", &a, &b, perms, &inode, path);
+		line = nl ? nl + 1 : NULL;
+		if (k < 4 || inode != 0 || perms[3] != 'p')
+			continue;
+		if (owned_end == a && !strcmp(perms, "---p") && !path[0]) {
+			tp_own_add(a, b); /* the arena's reserved rest */
+			owned_end = 0;
+			continue;
+		}
+		owned_end = 0;
+		for (i = 0; i < n; i++) {
+			if (addrs[i] < a || addrs[i] >= b)
+				continue;
+			if (!strcmp(path, "[heap]")) {
+				in_main++;
+			} else if (!path[0]) {
+				tp_own_add(a, b);
+				owned_end = b;
+			}
+		}
+	}
+	return in_main;
 }
 
 void tp_scan_tick(struct tp_scan *s)

@@ -32,6 +32,10 @@ int tp_scan_init(struct tp_scan *s);
 void tp_scan_tick(struct tp_scan *s);
 /* Scan now (also from tier_pager_manage_all). */
 void tp_scan_now(struct tp_scan *s);
+/* Own the malloc heaps holding @addrs (pager threads' arenas); returns how
+ * many are in the main heap (not ownable: its break moves for everybody). */
+unsigned int tp_scan_own_heaps(struct tp_scan *s, const uintptr_t *addrs, unsigned int n);
+void tp_own_add(uintptr_t start, uintptr_t end);
 
 void tp_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *tp_own_map(size_t len, bool lock);

@@ -493,8 +493,15 @@ static struct ibv_mr *find_mr(struct tier_pool_conn *c, const void *buf)
 	return NULL;
 }
 
-/* Wait for @nr completions on @ch. 0, -EIO (a completion failed) or -ETIMEDOUT. */
-static int wait_completions(struct rdma_chan *ch, unsigned int nr, uint64_t deadline_ms)
+/*
+ * Wait for @nr completions of work requests numbered from @first_wr_id on
+ * @ch. 0, -EIO (a completion failed) or -ETIMEDOUT. A completion of an
+ * earlier batch (one given up on, whose QP was torn down: its flushes can
+ * still arrive on this CQ) is not counted: counting it would call a READ
+ * done before its data is in.
+ */
+static int wait_completions(struct rdma_chan *ch, uint64_t first_wr_id, unsigned int nr,
+			    uint64_t deadline_ms)
 {
 	struct ibv_wc wc[32];
 	struct pollfd p = { .fd = ch->cc->fd, .events = POLLIN };
@@ -510,6 +517,12 @@ static int wait_completions(struct rdma_chan *ch, unsigned int nr, uint64_t dead
 			return -EIO;
 		}
 		for (i = 0; i < k; i++) {
+			if (wc[i].wr_id < first_wr_id) {
+				k--; /* stale: drop it from the count */
+				wc[i] = wc[k];
+				i--;
+				continue;
+			}
 			if (wc[i].status != IBV_WC_SUCCESS && !rc) {
 				tier_pool_set_error("RDMA %s failed: %s",
 						    wc[i].opcode == IBV_WC_RDMA_READ ? "READ"
@@ -552,6 +565,7 @@ static int rdma_batch(struct tier_pool_conn *c, struct rdma_chan *ch, bool is_wr
 {
 	struct ibv_send_wr wr[RDMA_MAX_WR], *bad = NULL;
 	struct ibv_sge sge[RDMA_MAX_WR];
+	uint64_t first_wr_id = ch->next_wr_id;
 	unsigned int i, posted;
 	int wrc;
 
@@ -581,10 +595,10 @@ static int rdma_batch(struct tier_pool_conn *c, struct rdma_chan *ch, bool is_wr
 		posted = bad ? (unsigned int)(bad - wr) : 0;
 		tier_pool_set_error("ibv_post_send: %s", strerror(wrc));
 		if (posted)
-			wait_completions(ch, posted, deadline_ms);
+			wait_completions(ch, first_wr_id, posted, deadline_ms);
 		return -wrc;
 	}
-	return wait_completions(ch, nr, deadline_ms);
+	return wait_completions(ch, first_wr_id, nr, deadline_ms);
 }
 
 /* A free channel, a new one if all are busy and there is room, else wait. */

@@ -21,6 +21,7 @@
 #define TIERD_REC_FAULT 1
 #define TIERD_REC_MIGRATE 2
 #define TIERD_REC_DAMON 3
+#define TIERD_REC_SAMPLE 4 /* bpf/sampler.bpf.c: one perf_event data sample */
 
 /* Migration directions, by the ranks tierd writes into "node_tier". */
 #define TIERD_DIR_PROMOTE 1
@@ -76,6 +77,34 @@ struct tierd_damon_rec {
 	__u64 end;
 	__u32 nr_accesses;
 	__u32 age;
+};
+
+/*
+ * One memory-access sample (bpf/sampler.bpf.c): a hardware load/store
+ * sample (PEBS/IBS) with its data address, or, on the software test lane,
+ * a page-fault event with its faulting address. Leaves the kernel in
+ * batches of up to TIERD_SAMPLE_BATCH, like fault records.
+ */
+#define TIERD_SAMPLE_BATCH 16
+struct tierd_sample_rec {
+	struct tierd_rec_hdr hdr;
+	__u64 cgroup_id; /* the ATTACHED cgroup the task counts toward */
+	__u32 pid; /* thread group id */
+	__u32 tid;
+	__u64 addr; /* sampled data address (user virtual) */
+	__u64 ip; /* instruction pointer of the sample */
+};
+
+/*
+ * The sampler's counters, per CPU (a PERCPU_ARRAY of one entry: tierd sums
+ * the CPUs). Every sample the program sees lands in exactly one of
+ * unattached, no_addr, or samples; samples = records received + dropped.
+ */
+struct tierd_sampler_stats {
+	__u64 samples; /* samples of attached cgroups, recorded or dropped */
+	__u64 records_dropped; /* of those, lost to a full ring */
+	__u64 unattached; /* samples of tasks outside every attached cgroup */
+	__u64 no_addr; /* samples without a data address */
 };
 
 /*

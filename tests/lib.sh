@@ -27,6 +27,9 @@ on_exit() { printf '%s\n' "$*" >>"$_cleanup_file"; }
 _run_cleanups() {
 	local rc=$? cmd
 	trap - EXIT
+	if [ $rc != 0 ] && [ $rc != 77 ] || [ ${#_checks_failed[@]} -gt 0 ]; then
+		_show_tierd_log
+	fi
 	while IFS= read -r cmd; do
 		eval "$cmd" >/dev/null 2>&1 || true
 	done <<<"$(tac "$_cleanup_file" 2>/dev/null)" # no <(...): the guest has no /dev/fd
@@ -138,3 +141,69 @@ stop_pid() {
 
 # in_vm: true inside the tools/vmtest guest.
 in_vm() { [ -e /run/tierd-vmtest ]; }
+
+# --- tierd for a test --------------------------------------------------------
+# start_tierd [TIERD_OPTION...]: start tierd with this test's own control
+# socket ($TIERD_SOCK) and pin root ($TIERD_PINS) in $TEST_TMP (call
+# make_tmpdir first), its stderr appended to $TIERD_LOG, and wait (60 s)
+# until it answers `tierctl status`. Sets TIERD_PID; tierd is stopped by
+# that pid on exit (continued first, in case the test stopped it); a tierd
+# that exits at start fails the test at once. Not in
+# $(...): tierd must be this shell's child so that `wait $TIERD_PID` works.
+# Call it again after stopping tierd to restart it (same socket, pins, log).
+# When the test fails, the end of $TIERD_LOG is printed.
+start_tierd() {
+	[ -n "${TEST_TMP:-}" ] || die "start_tierd: call make_tmpdir first"
+	TIERD_SOCK=$TEST_TMP/tierd.sock
+	TIERD_PINS=$TEST_TMP/pins
+	TIERD_LOG=$TEST_TMP/tierd.log
+	"$TIERD_BIN/tierd" --pin-root "$TIERD_PINS" --socket "$TIERD_SOCK" "$@" 2>>"$TIERD_LOG" &
+	TIERD_PID=$!
+	on_exit "kill -CONT $TIERD_PID; stop_pid $TIERD_PID"
+	local t0=$SECONDS
+	until ctl status >/dev/null 2>&1; do
+		kill -0 "$TIERD_PID" 2>/dev/null || die "tierd $* exited at start"
+		[ $((SECONDS - t0)) -ge 60 ] && die "tierd $* did not answer on $TIERD_SOCK within 60 s"
+		sleep 0.1
+	done
+}
+
+# ctl ARG...: tierctl talking to the tierd of start_tierd.
+ctl() { "$TIERD_BIN/tierctl" --socket "$TIERD_SOCK" "$@"; }
+
+# attach_cgroup PATH [ATTACH_OPTION...]: `tierctl attach`, or fail the test.
+attach_cgroup() { ctl attach "$@" >/dev/null || die "tierctl attach $* failed"; }
+
+# wait_event_readers SECONDS N: wait until tierd has N event readers (a
+# `tierctl events` or `heatmap` started in the background has connected).
+wait_event_readers() { wait_for "$1" _event_readers_are "$2"; }
+_event_readers_are() { [ "$(ctl -j status 2>/dev/null | jq .global.event_readers)" = "$1" ]; }
+
+# The end of tierd's log, for a failed test (cleanups run silently).
+_show_tierd_log() {
+	[ -n "${TIERD_LOG:-}" ] && [ -s "$TIERD_LOG" ] || return 0
+	echo "--- tierd log ($TIERD_LOG), last 40 lines:"
+	tail -n 40 "$TIERD_LOG"
+}
+
+# --- Soft-RoCE ---------------------------------------------------------------
+# setup_rxe NAME NET: two Soft-RoCE devices over a veth pair: v${NAME}<pid>a
+# with NET.1/24 and v${NAME}<pid>b with NET.2/24 (NET like 10.199.0), an rxe
+# device on each (rx${NAME}<pid>a, ...b); all removed on exit. A server
+# listening on NET.1 is reached through the local route. Skips when the
+# kernel has no rdma_rxe.
+setup_rxe() {
+	local name=$1 net=$2 v0=v$1$$a v1=v$1$$b
+	need_cmd ip rdma
+	modprobe rdma_rxe 2>/dev/null || skip "no rdma_rxe module in kernel $(uname -r): Soft-RoCE unavailable"
+	on_exit "ip link del $v0"
+	ip link add "$v0" type veth peer name "$v1" || die "cannot create a veth pair"
+	ip addr add "$net.1/24" dev "$v0"
+	ip addr add "$net.2/24" dev "$v1"
+	ip link set "$v0" up
+	ip link set "$v1" up
+	on_exit "rdma link delete rx$name$$a"
+	on_exit "rdma link delete rx$name$$b"
+	rdma link add "rx$name$$a" type rxe netdev "$v0" || skip "rdma link add type rxe failed on $(uname -r)"
+	rdma link add "rx$name$$b" type rxe netdev "$v1" || skip "rdma link add type rxe failed on $(uname -r)"
+}

@@ -89,21 +89,15 @@ for b in tierd wl-phases; do
 done
 A=$(make_cgroup "tierd-heatmap.$$") || exit $?
 on_exit "_remove_cgroup '$A'"
-SOCK=$TEST_TMP/tierd.sock
-ctl() { "$TIERD_BIN/tierctl" --socket "$SOCK" "$@"; }
-"$TIERD_BIN/tierd" --pin-root "$TEST_TMP/pins" --socket "$SOCK" 2>"$TEST_TMP/tierd.log" &
-TIERD_PID=$!
-on_exit "stop_pid $TIERD_PID; tail -20 '$TEST_TMP/tierd.log'"
-wait_for 30 ctl status >/dev/null 2>&1 || die "tierd did not come up: $(cat "$TEST_TMP/tierd.log")"
-ctl attach "$A" >/dev/null || die "attach $A failed"
+start_tierd
+attach_cgroup "$A"
 
 SECONDS_COLLECT=8
 ctl heatmap --cgroup "$A" -o "$TEST_TMP/heat.png" --data "$TEST_TMP/heat.dat" \
 	--seconds $SECONDS_COLLECT --bins 48 --time-bins 32 >"$TEST_TMP/heatmap.out" 2>&1 &
 HM_PID=$!
 on_exit "kill $HM_PID"
-wait_for 10 bash -c "[ \"\$('$TIERD_BIN/tierctl' --socket '$SOCK' -j status | jq .global.event_readers)\" = 1 ]" ||
-	die "tierctl heatmap did not connect"
+wait_event_readers 10 1 || die "tierctl heatmap did not connect"
 bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/wl-phases" --pages 128 --gap-mb 1024 --phase-ms 1500 --sleep-us 5000' _ \
 	"$A" "$TIERD_BIN" >"$TEST_TMP/wl.out" || die "wl-phases failed"
 cat "$TEST_TMP/wl.out"

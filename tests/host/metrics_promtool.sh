@@ -17,8 +17,6 @@ done
 make_tmpdir
 A=$(make_cgroup "tierd-metrics.$$") || exit $?
 on_exit "_remove_cgroup '$A'"
-SOCK=$TEST_TMP/tierd.sock
-ctl() { "$TIERD_BIN/tierctl" --socket "$SOCK" "$@"; }
 
 # A free port: the kernel picks one (bash has no bind; python3 may be absent).
 PORT=
@@ -31,14 +29,10 @@ done
 [ -n "$PORT" ] || die "no free TCP port found"
 URL=http://127.0.0.1:$PORT/metrics
 
-"$TIERD_BIN/tierd" --pin-root "$TEST_TMP/pins" --socket "$SOCK" \
-	--metrics "127.0.0.1:$PORT" 2>"$TEST_TMP/tierd.log" &
-TIERD_PID=$!
-on_exit "stop_pid $TIERD_PID; tail -20 '$TEST_TMP/tierd.log'"
-wait_for 30 ctl status >/dev/null 2>&1 || die "tierd did not come up: $(cat "$TEST_TMP/tierd.log")"
+start_tierd --metrics "127.0.0.1:$PORT"
 wait_for 10 curl -sf -o /dev/null "$URL" || die "no answer on $URL"
 
-ctl attach "$A" >/dev/null || die "attach $A failed"
+attach_cgroup "$A"
 bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/wl-first-touch" --pages "$3"' _ \
 	"$A" "$TIERD_BIN" "$N" >/dev/null || die "workload failed"
 
@@ -68,7 +62,7 @@ for fam in tierd_build_info tierd_records_received_total tierd_ring_records_drop
 done
 
 # Managed (budgets): the tiering loop's figures appear, still lint-clean.
-ctl attach "$A" --dram 64M >/dev/null || die "attach --dram failed"
+attach_cgroup "$A" --dram 64M
 bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/wl-first-touch" --pages "$3" --hold 3' _ \
 	"$A" "$TIERD_BIN" "$N" >/dev/null &
 WL_PID=$!
@@ -100,7 +94,7 @@ check "an endless request head gets 400 ($st)" grep -q '^HTTP/1.0 400 ' <<<"$st"
 # An idle connection that never sends must not stop the loop.
 exec 4<>"/dev/tcp/127.0.0.1/$PORT"
 check "tierd serves while a client idles" [ "$(code "$URL")" = 200 ]
-check "tierctl status works meanwhile" bash -c "'$TIERD_BIN/tierctl' --socket '$SOCK' status >/dev/null"
+check "tierctl status works meanwhile" eval 'ctl status >/dev/null'
 exec 4<&-
 check "tierd is still running" kill -0 $TIERD_PID
 exit 0

@@ -16,13 +16,8 @@ make_tmpdir
 A=$(make_cgroup "tierd-obs-drop.$$") || exit $?
 on_exit "_remove_cgroup '$A'" # make_cgroup's own on_exit ran in a subshell
 
-SOCK=$TEST_TMP/tierd.sock
-ctl() { "$TIERD_BIN/tierctl" --socket "$SOCK" "$@"; }
-"$TIERD_BIN/tierd" --pin-root "$TEST_TMP/pins" --socket "$SOCK" 2>"$TEST_TMP/tierd.log" &
-TIERD_PID=$!
-on_exit "kill -CONT $TIERD_PID; stop_pid $TIERD_PID; cat '$TEST_TMP/tierd.log'"
-wait_for 30 ctl status >/dev/null 2>&1 || die "tierd did not come up: $(cat "$TEST_TMP/tierd.log")"
-ctl attach "$A" >/dev/null || die "attach failed"
+start_tierd
+attach_cgroup "$A"
 
 before=$(ctl -j status | jq .global.fault_records_received)
 kill -STOP $TIERD_PID
@@ -42,7 +37,7 @@ check "records were dropped while tierd was stopped" [ "$dropped" -gt 0 ]
 check "faults = records received + records dropped" [ "$faults" = $((received + dropped)) ]
 # (the global count also holds other records lost meanwhile, e.g. DAMON's)
 check "the global drop count includes them" [ "$gdropped" -ge "$dropped" ]
-bd=$(bpftool map dump pinned "$TEST_TMP/pins/cgroup_stats" | jq '.[0].value.records_dropped')
+bd=$(bpftool map dump pinned "$TIERD_PINS/cgroup_stats" | jq '.[0].value.records_dropped')
 check "cgroup_stats shows records_dropped ($bd)" [ "$bd" = "$dropped" ]
-check "tierctl status says so" bash -c "'$TIERD_BIN/tierctl' --socket '$SOCK' status | grep -q 'records dropped $dropped'"
+check "tierctl status says so" grep -q "records dropped $dropped" <<<"$(ctl status)"
 exit 0

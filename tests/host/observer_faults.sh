@@ -21,16 +21,10 @@ on_exit "_remove_cgroup '$A'"
 on_exit "_remove_cgroup '$B'"
 mkdir "$A/child" || die "cannot create $A/child"
 
-PINS=$TEST_TMP/pins
-SOCK=$TEST_TMP/tierd.sock
-ctl() { "$TIERD_BIN/tierctl" --socket "$SOCK" "$@"; }
+start_tierd
+PINS=$TIERD_PINS
 
-"$TIERD_BIN/tierd" --pin-root "$PINS" --socket "$SOCK" 2>"$TEST_TMP/tierd.log" &
-TIERD_PID=$!
-on_exit "stop_pid $TIERD_PID; cat '$TEST_TMP/tierd.log'"
-wait_for 30 ctl status >/dev/null 2>&1 || die "tierd did not come up: $(cat "$TEST_TMP/tierd.log")"
-
-out=$("$TIERD_BIN/tierd" --pin-root "$PINS" --socket "$SOCK" 2>&1)
+out=$("$TIERD_BIN/tierd" --pin-root "$PINS" --socket "$TIERD_SOCK" 2>&1)
 rc=$?
 check "a second tierd on the same socket refuses to start ($rc)" [ $rc != 0 ]
 check "... saying why" grep -q "another tierd is running" <<<"$out"
@@ -56,8 +50,7 @@ check "attach answers the cgroup id" [ "$A_ID" -gt 0 ]
 ctl -j events --cgroup "$A" --timeout 60 >"$TEST_TMP/events.jsonl" &
 EV_PID=$!
 on_exit "kill $EV_PID"
-wait_for 10 bash -c "[ \"\$('$TIERD_BIN/tierctl' --socket '$SOCK' -j status | jq .global.event_readers)\" = 1 ]" ||
-	die "tierctl events did not connect"
+wait_event_readers 10 1 || die "tierctl events did not connect"
 
 run_in "$A" >"$TEST_TMP/a.out" || die "workload in $A failed"
 run_in "$B" >"$TEST_TMP/b.out" || die "workload in $B failed"
@@ -120,7 +113,7 @@ check "attaching a non-cgroup directory fails" [ $rc != 0 ]
 check "... saying so ($msg)" grep -q "not a cgroup2 directory" <<<"$msg"
 js=$(ctl -j attach "$TEST_TMP" 2>/dev/null)
 check "-j errors are JSON ($js)" bash -c "jq -e '.error | test(\"cgroup2\")' <<<'$js' >/dev/null"
-check "detaching what is not attached fails" bash -c "! '$TIERD_BIN/tierctl' --socket '$SOCK' detach '$A/child' 2>/dev/null"
+check "detaching what is not attached fails" eval '! ctl detach "$A/child" 2>/dev/null'
 
 # Clean shutdown: exit 0, pins gone.
 kill -TERM $TIERD_PID
@@ -128,14 +121,11 @@ wait $TIERD_PID
 rc=$?
 check "tierd exits 0 on SIGTERM" [ $rc = 0 ]
 check "tierd removed its pins" [ ! -e "$PINS/cgroup_stats" ]
-check "tierd removed its socket" [ ! -e "$SOCK" ]
+check "tierd removed its socket" [ ! -e "$TIERD_SOCK" ]
 
 # --sample 4: one fault record in 4 reaches the ring, the count stays exact.
-"$TIERD_BIN/tierd" --pin-root "$PINS" --socket "$SOCK" --sample 4 2>>"$TEST_TMP/tierd.log" &
-TIERD_PID=$!
-on_exit "stop_pid $TIERD_PID"
-wait_for 30 ctl status >/dev/null 2>&1 || die "tierd --sample 4 did not come up"
-ctl attach "$A" >/dev/null || die "attach failed"
+start_tierd --sample 4
+attach_cgroup "$A"
 run_in "$A" >/dev/null
 sleep 0.3
 st=$(ctl -j status)

@@ -24,9 +24,6 @@ make_tmpdir
 CG=$(make_cgroup "tier-pool-hotset.$$") || exit $?
 on_exit "_remove_cgroup '$CG'"
 
-SOCK=$TEST_TMP/tierd.sock
-LOG=$TEST_TMP/tierd.log
-ctl() { "$TIERD_BIN/tierctl" --socket "$SOCK" "$@"; }
 status() { ctl -j status >"$TEST_TMP/status.json" 2>/dev/null && jq -r "$1" "$TEST_TMP/status.json"; }
 cg() { status ".cgroups[] | select(.path == \"$CG\") | $1"; }
 
@@ -42,22 +39,16 @@ P=$TEST_TMP/policy.json
 cat >"$P" <<JSON
 { "moves": { "interval_ms": 500 } }
 JSON
-start_tierd() {
-	"$TIERD_BIN/tierd" --policy "$P" --pin-root "$TEST_TMP/pins" --socket "$SOCK" 2>>"$LOG" &
-	TIERD_PID=$!
-	on_exit "stop_pid $TIERD_PID"
-	wait_for 60 ctl status >/dev/null 2>&1 || { cat "$LOG"; die "tierd did not come up"; }
-}
-start_tierd
-ctl attach "$CG" --dram 32M --pool >/dev/null || die "attach failed"
+start_tierd --policy "$P"
+attach_cgroup "$CG" --dram 32M --pool
 
 # the workload: its pager dials tierd's socket (TIERD_SOCKET)
-TIERD_SOCKET=$SOCK bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/tierctl" run --pool "$3" --pool-size 256M -v -- "$2/wl-hotset" --size-mb 128 --hot-mb 16 --hot-pct 100 --duration 300' \
+TIERD_SOCKET=$TIERD_SOCK bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/tierctl" run --pool "$3" --pool-size 256M -v -- "$2/wl-hotset" --size-mb 128 --hot-mb 16 --hot-pct 100 --duration 300' \
 	_ "$CG" "$TIERD_BIN" "shm:$f" >"$TEST_TMP/wl.out" 2>"$TEST_TMP/wl.err" &
 WL_PID=$!
 on_exit "stop_pid $WL_PID"
 wait_for 30 grep -q '^ready' "$TEST_TMP/wl.out" || die "workload not ready: $(cat "$TEST_TMP/wl.out" "$TEST_TMP/wl.err")"
-check "the pager registered with tierd" wait_for 20 grep -q "pager of pid $WL_PID registered" "$LOG"
+check "the pager registered with tierd" wait_for 20 grep -q "pager of pid $WL_PID registered" "$TIERD_LOG"
 
 pool_mib() { echo $(($(cg '.tiering.pager.pool_bytes // 0') >> 20)); }
 # 128 MiB - 32 MiB budget: about 96 MiB must go; 80 is "most of the cold pages"
@@ -89,8 +80,8 @@ stop_pid "$TIERD_PID"
 sleep 3
 kill -0 "$WL_PID" 2>/dev/null || die "the workload died with tierd"
 check "the pager noticed and runs on its own" grep -q "tierd channel closed" "$TEST_TMP/wl.err"
-start_tierd
-ctl attach "$CG" --dram 32M --pool >/dev/null || die "re-attach failed"
+start_tierd --policy "$P"
+attach_cgroup "$CG" --dram 32M --pool
 reregistered() { [ "$(grep -c "registered with tierd" "$TEST_TMP/wl.err")" -ge 2 ]; }
 check "the pager re-registered with the new tierd" wait_for 20 reregistered
 
@@ -100,10 +91,8 @@ rc=$?
 tail -n 2 "$TEST_TMP/wl.out"
 check "every page verifies" [ $rc = 0 ]
 check "the workload says verify ok" grep -q '^verify ok' "$TEST_TMP/wl.out"
-grep "round $CG" "$LOG" | tail -n 2
-if [ ${#_checks_failed[@]} -gt 0 ]; then
-	echo "--- tierd log:"
-	tail -40 "$LOG"
+grep "round $CG" "$TIERD_LOG" | tail -n 2
+if [ ${#_checks_failed[@]} -gt 0 ]; then # (lib.sh shows tierd's log)
 	echo "--- workload stderr:"
 	tail -20 "$TEST_TMP/wl.err"
 fi

@@ -13,13 +13,8 @@ done
 make_tmpdir
 A=$(make_cgroup "tierd-top.$$") || exit $?
 on_exit "_remove_cgroup '$A'"
-SOCK=$TEST_TMP/tierd.sock
-ctl() { "$TIERD_BIN/tierctl" --socket "$SOCK" "$@"; }
-"$TIERD_BIN/tierd" --pin-root "$TEST_TMP/pins" --socket "$SOCK" 2>"$TEST_TMP/tierd.log" &
-TIERD_PID=$!
-on_exit "stop_pid $TIERD_PID; tail -20 '$TEST_TMP/tierd.log'"
-wait_for 30 ctl status >/dev/null 2>&1 || die "tierd did not come up: $(cat "$TEST_TMP/tierd.log")"
-ctl attach "$A" >/dev/null || die "attach $A failed"
+start_tierd
+attach_cgroup "$A"
 
 # A workload that faults for 12 s (stopped early) while top takes its frames.
 bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/wl-phases" --pages 64 --phase-ms 6000' _ \

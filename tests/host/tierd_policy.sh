@@ -19,9 +19,6 @@ B=$(make_cgroup "tierd-policy-b.$$") || exit $?
 on_exit "_remove_cgroup '$B'"
 
 P=$TEST_TMP/policy.json
-SOCK=$TEST_TMP/tierd.sock
-LOG=$TEST_TMP/tierd.log
-ctl() { "$TIERD_BIN/tierctl" --socket "$SOCK" "$@"; }
 status() { ctl -j status >"$TEST_TMP/status.json" && jq -r "$1" "$TEST_TMP/status.json"; }
 cg() { status ".cgroups[] | select(.path == \"$1\") | $2"; }
 
@@ -32,11 +29,8 @@ cat >"$P" <<JSON
   "cgroups": [ { "path": "$A", "dram": "64M" } ]
 }
 JSON
-"$TIERD_BIN/tierd" --policy "$P" --dry-run --pin-root "$TEST_TMP/pins" --socket "$SOCK" \
-	2>"$LOG" &
-TIERD_PID=$!
-on_exit "stop_pid $TIERD_PID"
-wait_for 60 ctl status >/dev/null 2>&1 || { cat "$LOG"; die "tierd did not come up"; }
+start_tierd --policy "$P" --dry-run
+LOG=$TIERD_LOG
 
 check "status names the policy file" [ "$(status .tiering.policy_file)" = "$P" ]
 check "the policy's interval is in force" [ "$(status .tiering.policy.moves.interval_ms)" = 300 ]
@@ -111,8 +105,4 @@ check "A is managed again" [ "$(cg "$A" .tiering.budget.dram)" = 16M ]
 stop_pid $WL_PID
 stop_pid $TIERD_PID
 check "tierd stopped cleanly" grep -q "tierd: stopped" "$LOG"
-check "tierd's control socket is gone" [ ! -e "$SOCK" ]
-if [ ${#_checks_failed[@]} -gt 0 ]; then
-	echo "--- tierd log:"
-	tail -40 "$LOG"
-fi
+check "tierd's control socket is gone" [ ! -e "$TIERD_SOCK" ]

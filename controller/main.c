@@ -38,6 +38,7 @@
 #include "cgroup.h"
 #include "log.h"
 #include "metrics.h"
+#include "sampler.h"
 #include "tierd.h"
 #include "tiering.h"
 
@@ -53,7 +54,12 @@ struct args {
 	const char *metrics; /* ADDR:PORT of the Prometheus endpoint */
 	uint32_t sample_every;
 	bool dry_run;
+	enum sampler_source sampler_source; /* --sampler-event */
 };
+
+/* The perf_event sampler (sampler.c): opened after the policy is known. */
+static struct tierd_sampler *perf_sampler;
+static struct sampler_status perf_status;
 
 static const char usage[] =
     "usage: tierd [OPTIONS]\n"
@@ -67,6 +73,9 @@ static const char usage[] =
     "  --sample N        record 1 fault in N in the ring buffer (counters stay exact)\n"
     "  --dry-run         observe only: never move pages\n"
     "  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+    "  --sampler-event EV  what the pebs sampler attaches to: hw (default: PEBS/IBS\n"
+    "                    data-address samples) or sw-page-faults (test/debug: the\n"
+    "                    software page-fault event, so the path runs without a PMU)\n"
     "  -v, --verbose     debug logging (libbpf's too)\n"
     "  -h, --help        this text\n";
 
@@ -79,6 +88,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "sample", required_argument, NULL, 'n' },
 		{ "dry-run", no_argument, NULL, 'd' },
 		{ "metrics", required_argument, NULL, 'm' },
+		{ "sampler-event", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -115,6 +125,17 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'm':
 			a->metrics = optarg;
+			break;
+		case 'S':
+			if (!strcmp(optarg, "hw")) {
+				a->sampler_source = SAMPLER_SOURCE_HW;
+			} else if (!strcmp(optarg, "sw-page-faults")) {
+				a->sampler_source = SAMPLER_SOURCE_SW_PAGE_FAULTS;
+			} else {
+				fprintf(stderr,
+					"tierd: --sampler-event wants hw or sw-page-faults\n");
+				return -EINVAL;
+			}
 			break;
 		case 'v':
 			tierd_verbose = 1;
@@ -313,6 +334,49 @@ static void on_record(void *ctx, const struct tierd_rec_hdr *rec, size_t size)
 	ctl_publish(ctx, rec, size);
 }
 
+/*
+ * Start or stop the perf_event sampler as the policy's heat.sampler asks:
+ * "pebs" must have it (at start, tierd refuses to run without it), "auto"
+ * takes it where it attaches and otherwise says why in status, the others
+ * leave it off. Called after every policy load.
+ */
+static int update_sampler(struct tierd *t, const struct args *a, bool starting)
+{
+	enum policy_sampler want = t->tiering->policy.heat.sampler;
+	struct sampler_opts so = { 0 };
+	char err[512];
+	int ret;
+
+	if (want != POLICY_SAMPLER_PEBS && want != POLICY_SAMPLER_AUTO) {
+		if (perf_sampler) {
+			sampler_close(perf_sampler);
+			perf_sampler = NULL;
+			log_info("sampler: stopped: the policy asks for %s",
+				 policy_sampler_name(want));
+		}
+		snprintf(perf_status.why, sizeof(perf_status.why), "the policy asks for %s",
+			 policy_sampler_name(want));
+		return 0;
+	}
+	if (perf_sampler)
+		return 0;
+	so.source = a->sampler_source;
+	so.pin_root = a->pin_root;
+	so.on_record = on_record;
+	so.ctx = t;
+	ret = sampler_open(&so, &perf_status, &perf_sampler, err, sizeof(err));
+	if (ret == 0)
+		return 0;
+	if (want == POLICY_SAMPLER_PEBS) {
+		log_err("the policy asks for \"sampler\": \"pebs\", but: %s; use \"sampler\": "
+			"\"auto\" to fall back to DAMON, hint or page faults",
+			err);
+		return starting ? ret : 0;
+	}
+	log_info("sampler: %s; using DAMON/hint faults instead", err);
+	return 0;
+}
+
 static void update_rates(struct tierd *t)
 {
 	uint64_t now = now_ns();
@@ -384,6 +448,8 @@ static int run(struct tierd *t, const struct args *a)
 				ret = observer_drain(t->ob);
 				if (ret < 0)
 					log_warn("draining the ring buffer: %s", strerror(-ret));
+				if (perf_sampler && (ret = sampler_drain(perf_sampler)) < 0)
+					log_warn("draining the sampler's ring: %s", strerror(-ret));
 				ret = 0;
 				ctl_flush(t);
 				update_rates(t);
@@ -393,8 +459,8 @@ static int run(struct tierd *t, const struct args *a)
 					if (si.ssi_signo == SIGHUP) {
 						log_info("SIGHUP: reloading%s",
 							 a->policy ? "" : " (no policy file)");
-						if (a->policy)
-							load_policy(t, a->policy);
+						if (a->policy && load_policy(t, a->policy) == 0)
+							update_sampler(t, a, false);
 					} else {
 						log_info("%s: stopping", strsignal(si.ssi_signo));
 						stop = true;
@@ -410,6 +476,8 @@ static int run(struct tierd *t, const struct args *a)
 		}
 	}
 	observer_drain(t->ob);
+	if (perf_sampler)
+		sampler_drain(perf_sampler);
 out:
 	if (timer_fd >= 0)
 		close(timer_fd);
@@ -442,10 +510,8 @@ static int tiering_open(struct tierd *t, struct tiering *tg)
 	if (ret < 0)
 		return ret;
 	tg->fault_weight = t->sample_every;
+	tg->perf = &perf_status;
 	t->tiering = tg;
-	log_info("heat sampler: %s (%s)",
-		 tiering_sampler(tg) == TIERING_SAMPLER_DAMON ? "damon" : "faults",
-		 tiering_sampler_why(tg));
 	return 0;
 }
 
@@ -514,10 +580,15 @@ int main(int argc, char **argv)
 		ret = -EINVAL;
 		goto out_ctl;
 	}
+	ret = update_sampler(&t, &a, true);
+	if (ret < 0)
+		goto out_ctl;
+	log_info("heat sampler: %s (%s)", tiering_sampler_name(&tg), tiering_sampler_why(&tg));
 	if (a.metrics && (ret = metrics_listen(&t, a.metrics)) < 0)
 		goto out_ctl;
 	ret = run(&t, &a);
 out_ctl:
+	sampler_close(perf_sampler);
 	metrics_close(&t);
 	ctl_close(&t);
 out_tiering:

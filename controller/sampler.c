@@ -439,8 +439,7 @@ static void describe(char *buf, size_t size, const struct tierd_sampler *s,
 	int n;
 
 	if (s->opts.source == SAMPLER_SOURCE_SW_PAGE_FAULTS) {
-		snprintf(buf, size,
-			 "software page-faults, every fault (test/debug stand-in for PEBS/IBS)");
+		snprintf(buf, size, "software page-faults, every fault");
 		return;
 	}
 	n = snprintf(buf, size, "%s", "");

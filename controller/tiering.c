@@ -36,6 +36,7 @@
 #include "log.h"
 #include "pager_link.h"
 #include "placement.h"
+#include "sampler.h"
 #include "tiering.h"
 
 /* The pagers (pager_link.c sets this in tierd; NULL in the unit tests). */
@@ -484,29 +485,94 @@ void tiering_unmanage(struct tiering *tg, uint64_t id)
 
 /* --- heat ----------------------------------------------------------------- */
 
+static bool perf_running(const struct tiering *tg)
+{
+	return tg->perf && tg->perf->running;
+}
+
 enum tiering_sampler tiering_sampler(const struct tiering *tg)
 {
 	enum policy_sampler s = tg->policy.heat.sampler;
 
+	if ((s == POLICY_SAMPLER_AUTO || s == POLICY_SAMPLER_PEBS) && perf_running(tg))
+		return TIERING_SAMPLER_PEBS;
 	if ((s == POLICY_SAMPLER_AUTO || s == POLICY_SAMPLER_DAMON) && tg->damon.available &&
 	    tg->damon_prog_attached)
 		return TIERING_SAMPLER_DAMON;
 	return TIERING_SAMPLER_FAULTS;
 }
 
-const char *tiering_sampler_why(const struct tiering *tg)
+const char *tiering_sampler_name(const struct tiering *tg)
 {
-	enum policy_sampler s = tg->policy.heat.sampler;
+	switch (tiering_sampler(tg)) {
+	case TIERING_SAMPLER_PEBS:
+		return "pebs";
+	case TIERING_SAMPLER_DAMON:
+		return "damon";
+	default:
+		return "faults";
+	}
+}
 
-	if (s != POLICY_SAMPLER_AUTO && s != POLICY_SAMPLER_DAMON)
-		return s == POLICY_SAMPLER_FAULTS ? "the policy asks for page faults only"
-						  : "the policy's sampler (pebs/hint) needs a PMU "
-						    "or the pager, which tierd "
-						    "does not drive yet: page faults only";
+/* Why not DAMON (or why DAMON), for "auto" and "damon". */
+static const char *damon_why(const struct tiering *tg)
+{
 	if (!tg->damon_prog_attached)
 		return "the observer's damon_aggregated program is not attached (no DAMON "
 		       "tracepoint in this kernel): page faults only";
 	return tg->damon.why;
+}
+
+const char *tiering_sampler_why(const struct tiering *tg)
+{
+	/* tierd is one thread, and status copies the text at once. */
+	static char buf[1280];
+	enum policy_sampler s = tg->policy.heat.sampler;
+
+	if (tiering_sampler(tg) == TIERING_SAMPLER_PEBS) {
+		snprintf(buf, sizeof(buf), "%s: %s",
+			 tg->perf->hardware ? "hardware memory samples"
+					    : "software stand-in for PEBS/IBS "
+					      "(tierd --sampler-event sw-page-faults, for tests)",
+			 tg->perf->event);
+		return buf;
+	}
+	if (s == POLICY_SAMPLER_PEBS) {
+		snprintf(buf, sizeof(buf),
+			 "the policy asks for pebs, which is not running (%s): "
+			 "page faults only",
+			 tg->perf && tg->perf->why[0] ? tg->perf->why : "not loaded");
+		return buf;
+	}
+	if (s == POLICY_SAMPLER_FAULTS)
+		return "the policy asks for page faults only";
+	if (s == POLICY_SAMPLER_HINT)
+		return "the policy's sampler (hint) needs the pager, which tierd does not drive "
+		       "yet: page faults only";
+	if (s == POLICY_SAMPLER_AUTO && tg->perf && tg->perf->why[0]) {
+		snprintf(buf, sizeof(buf), "not pebs: %s; %s", tg->perf->why, damon_why(tg));
+		return buf;
+	}
+	return damon_why(tg);
+}
+
+/* The perf_event sampler's state for status ("perf_sampler"). */
+static struct json_object *sampler_status_json(const struct sampler_status *st)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "loaded", json_object_new_boolean(st->loaded));
+	json_object_object_add(o, "running", json_object_new_boolean(st->running));
+	json_object_object_add(o, "hardware", json_object_new_boolean(st->hardware));
+	json_object_object_add(o, "event", json_object_new_string(st->event));
+	json_object_object_add(o, "why", json_object_new_string(st->why));
+	json_object_object_add(o, "cpus", json_object_new_int(st->nr_cpus));
+	json_object_object_add(o, "samples", json_object_new_uint64(st->samples));
+	json_object_object_add(o, "records_received", json_object_new_uint64(st->records_received));
+	json_object_object_add(o, "records_dropped", json_object_new_uint64(st->records_dropped));
+	json_object_object_add(o, "unattached", json_object_new_uint64(st->unattached));
+	json_object_object_add(o, "no_addr", json_object_new_uint64(st->no_addr));
+	return o;
 }
 
 void tiering_on_record(struct tiering *tg, const struct tierd_rec_hdr *h, size_t size)
@@ -531,6 +597,15 @@ void tiering_on_record(struct tiering *tg, const struct tierd_rec_hdr *h, size_t
 		for (unsigned i = 0; i < tg->nr_cgs; i++)
 			tg->cgs[i]->damon_pages += heat_record_range(
 			    &tg->cgs[i]->heat, pid, r->start, r->end, r->nr_accesses);
+	} else if (h->type == TIERD_REC_SAMPLE && size >= sizeof(struct tierd_sample_rec)) {
+		/* one sampled load/store (sampler.c): one access, like a fault */
+		const struct tierd_sample_rec *r = (const void *)h;
+
+		cg = tiering_find(tg, r->cgroup_id);
+		if (!cg)
+			return;
+		cg->perf_samples++;
+		heat_record(&cg->heat, r->pid, r->addr & ~(HEAT_PAGE_SIZE - 1), 1);
 	}
 }
 
@@ -904,7 +979,7 @@ int tiering_round(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms)
 	if (cg->budget.pool) {
 		unsigned i;
 		uint32_t rate =
-		    tiering_sampler(tg) == TIERING_SAMPLER_DAMON ? 0 : p->heat.hint_pages_per_s;
+		    tiering_sampler(tg) != TIERING_SAMPLER_FAULTS ? 0 : p->heat.hint_pages_per_s;
 
 		for (i = 0; i < cg->nr_pids; i++)
 			tiering_pool_hooks->hint(cg->pids[i], rate);
@@ -1115,10 +1190,8 @@ struct json_object *tiering_cg_json(const struct tiering *tg, const struct tieri
 			       json_object_new_double(TIERING_RATE_WINDOW_MS / 1000.0));
 	json_object_object_add(o, "fault_samples", json_object_new_uint64(cg->fault_samples));
 	json_object_object_add(o, "damon_page_samples", json_object_new_uint64(cg->damon_pages));
-	json_object_object_add(o, "sampler",
-			       json_object_new_string(tiering_sampler(tg) == TIERING_SAMPLER_DAMON
-							  ? "damon"
-							  : "faults"));
+	json_object_object_add(o, "perf_samples", json_object_new_uint64(cg->perf_samples));
+	json_object_object_add(o, "sampler", json_object_new_string(tiering_sampler_name(tg)));
 	return o;
 }
 
@@ -1141,11 +1214,10 @@ struct json_object *tiering_json(const struct tiering *tg)
 	json_object_object_add(t, "cxl", c);
 	json_object_object_add(t, "how", json_object_new_string(tg->nodes.how));
 	json_object_object_add(o, "tiers", t);
-	json_object_object_add(o, "sampler",
-			       json_object_new_string(tiering_sampler(tg) == TIERING_SAMPLER_DAMON
-							  ? "damon"
-							  : "faults"));
+	json_object_object_add(o, "sampler", json_object_new_string(tiering_sampler_name(tg)));
 	json_object_object_add(o, "sampler_why", json_object_new_string(tiering_sampler_why(tg)));
+	if (tg->perf)
+		json_object_object_add(o, "perf_sampler", sampler_status_json(tg->perf));
 	json_object_object_add(o, "damon_running", json_object_new_boolean(tg->damon.running));
 	json_object_object_add(o, "damon_targets", json_object_new_int(tg->damon.nr_targets));
 	json_object_object_add(o, "dry_run", json_object_new_boolean(tg->dry_run));

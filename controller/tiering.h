@@ -59,7 +59,10 @@ extern const struct tiering_ops tiering_sys_ops;
 enum tiering_sampler {
 	TIERING_SAMPLER_FAULTS,
 	TIERING_SAMPLER_DAMON,
+	TIERING_SAMPLER_PEBS, /* the perf_event sampler (sampler.h) is running */
 };
+
+struct sampler_status;
 
 struct tiering_cg {
 	uint64_t id;
@@ -94,6 +97,7 @@ struct tiering_cg {
 	double promote_per_s, demote_per_s;
 	double k_promote_per_s, k_demote_per_s; /* the kernel's counts (observer) */
 	uint64_t fault_samples, damon_pages;
+	uint64_t perf_samples; /* sample records (sampler.h) of this cgroup */
 };
 
 struct tiering {
@@ -109,6 +113,7 @@ struct tiering {
 	struct tiering_ops ops;
 	struct damon_ctl damon;
 	bool damon_prog_attached; /* the observer forwards damon_aggregated */
+	const struct sampler_status *perf; /* tierd's perf_event sampler; NULL: none */
 	int numa_balancing; /* /proc/sys/kernel/numa_balancing; -1 unknown */
 	const char *numa_balancing_path; /* NULL in tests */
 	struct tiering_cg **cgs;
@@ -153,6 +158,8 @@ uint64_t tiering_tick(struct tiering *tg, uint64_t now_ms);
 int tiering_round(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms);
 
 enum tiering_sampler tiering_sampler(const struct tiering *tg);
+/* "pebs", "damon" or "faults": what status shows. */
+const char *tiering_sampler_name(const struct tiering *tg);
 const char *tiering_sampler_why(const struct tiering *tg);
 
 /* Status (json-c objects, caller puts them): per cgroup, and global. */

@@ -505,7 +505,7 @@ int sampler_open(const struct sampler_opts *o, struct sampler_status *st,
 			 strerror(-ret));
 		goto out_err;
 	}
-	st->loaded = true;
+	st->verified = true;
 	if (bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.tierd_sample), &info,
 				   &info_len) == 0)
 		log_info("sampler: program tierd_sample loaded: verified by the kernel "
@@ -550,7 +550,7 @@ out_err:
 	st->running = false;
 	st->nr_cpus = 0;
 	snprintf(st->why, sizeof(st->why), "%s", err);
-	if (s->skel && st->loaded)
+	if (s->skel && st->verified)
 		log_info("sampler: tierd_sample unloaded: not attached");
 	destroy(s);
 	return ret;

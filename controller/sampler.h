@@ -52,7 +52,7 @@ struct sampler_pmu {
 
 /* What status shows; kept by tierd, read by tiering.c. */
 struct sampler_status {
-	bool loaded; /* tierd_sample was verified by the kernel */
+	bool verified; /* the kernel verified tierd_sample (kept after unloading) */
 	bool running; /* attached to its event on at least one CPU */
 	bool hardware; /* a PMU event; false: the software test lane */
 	char event[160]; /* what it is attached to, with the period */

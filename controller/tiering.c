@@ -561,7 +561,7 @@ static struct json_object *sampler_status_json(const struct sampler_status *st)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "loaded", json_object_new_boolean(st->loaded));
+	json_object_object_add(o, "verified", json_object_new_boolean(st->verified));
 	json_object_object_add(o, "running", json_object_new_boolean(st->running));
 	json_object_object_add(o, "hardware", json_object_new_boolean(st->hardware));
 	json_object_object_add(o, "event", json_object_new_string(st->event));

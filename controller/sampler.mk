@@ -4,3 +4,4 @@
 # controller/controller.mk stays as it is. The unit test covers the sysfs
 # PMU probe and event encoding on fake trees.
 $(BIN)/tierd: $(OBJ)/controller/sampler.o
+$(eval $(call unit_test,test_sampler,controller/sampler.c,-lbpf -lelf -lz))

@@ -23,17 +23,9 @@ B=$(make_cgroup "tierd-smp-b.$$") || exit $?
 on_exit "_remove_cgroup '$A'"
 on_exit "_remove_cgroup '$B'"
 
-PINS=$TEST_TMP/pins
+PINS=$TEST_TMP/pins # start_tierd's (tests/lib.sh), used by (a) too
 SOCK=$TEST_TMP/tierd.sock
-LOG=$TEST_TMP/tierd.log
-TIERD_PID=
-sctl() { "$TIERD_BIN/tierctl" --socket "$SOCK" "$@"; }
-start() { # TIERD_OPTION...: start tierd, wait until it answers
-	"$TIERD_BIN/tierd" --pin-root "$PINS" --socket "$SOCK" "$@" 2>>"$LOG" &
-	TIERD_PID=$!
-	on_exit "stop_pid $TIERD_PID"
-	wait_for 30 sctl status >/dev/null 2>&1 || die "tierd $* did not come up: $(tail -20 "$LOG")"
-}
+TIERD_LOG=$TEST_TMP/tierd.log
 stop() {
 	kill -TERM "$TIERD_PID"
 	wait "$TIERD_PID"
@@ -43,7 +35,7 @@ run_in() { # CGROUP: the workload, inside CGROUP
 	bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/wl-first-touch" --pages "$3"' _ \
 		"$1" "$TIERD_BIN" "$N" >/dev/null
 }
-st() { sctl -j status; }
+st() { ctl -j status; }
 DEV=/sys/bus/event_source/devices
 has_pmu() { [ -e $DEV/cpu/events/mem-loads ] || [ -e $DEV/cpu_core/events/mem-loads ] || [ -e $DEV/ibs_op/type ]; }
 
@@ -52,7 +44,7 @@ has_pmu() { [ -e $DEV/cpu/events/mem-loads ] || [ -e $DEV/cpu_core/events/mem-lo
 echo '{ "heat": { "sampler": "pebs" } }' >"$TEST_TMP/pebs.json"
 if has_pmu; then
 	log "(a) this machine has a memory-sampling PMU: pebs must start"
-	start --policy "$TEST_TMP/pebs.json"
+	start_tierd --policy "$TEST_TMP/pebs.json"
 	s=$(st)
 	check "pebs is the sampler" [ "$(jq -r .tiering.sampler <<<"$s")" = pebs ]
 	check "... on the hardware" [ "$(jq -r .tiering.perf_sampler.hardware <<<"$s")" = true ]
@@ -62,7 +54,7 @@ else
 	timeout 60 "$TIERD_BIN/tierd" --pin-root "$PINS" --socket "$SOCK" \
 		--policy "$TEST_TMP/pebs.json" >"$TEST_TMP/a.log" 2>&1
 	rc=$?
-	cat "$TEST_TMP/a.log" >>"$LOG"
+	cat "$TEST_TMP/a.log" >>"$TIERD_LOG"
 	grep -E 'sampler|pebs' "$TEST_TMP/a.log"
 	check "tierd with sampler pebs and no PMU exits 1 ($rc)" [ $rc = 1 ]
 	check "... saying there is no hardware memory sampling PMU" \
@@ -79,8 +71,8 @@ fi
 
 # (b) the software lane: samples of A's workload reach tierd's heat.
 log "(b) --sampler-event sw-page-faults"
-start --sampler-event sw-page-faults
-sctl attach "$A" --dram 1G >/dev/null || die "attach $A failed"
+start_tierd --sampler-event sw-page-faults
+ctl attach "$A" --dram 1G >/dev/null || die "attach $A failed"
 s=$(st)
 check "the sampler is pebs (software stand-in)" [ "$(jq -r .tiering.sampler <<<"$s")" = pebs ]
 check "... attached to the software event" \
@@ -117,7 +109,7 @@ stop
 
 # (c) "auto" (the default) without a PMU: not pebs, and why.
 log "(c) sampler auto"
-start
+start_tierd
 s=$(st)
 jq '.tiering | {sampler, sampler_why}' <<<"$s"
 if has_pmu; then
@@ -128,7 +120,7 @@ else
 		grep -q "^not pebs: no hardware memory sampling PMU: $DEV/cpu/events/mem-loads" <<<"$(jq -r .tiering.sampler_why <<<"$s")"
 	check "... with the program verified, not running" \
 		[ "$(jq -r '.tiering.perf_sampler | "\(.verified) \(.running)"' <<<"$s")" = "true false" ]
-	check "tierd's log says what it uses instead" grep -q "using DAMON/hint faults instead" "$LOG"
+	check "tierd's log says what it uses instead" grep -q "using DAMON/hint faults instead" "$TIERD_LOG"
 fi
 stop
 exit 0

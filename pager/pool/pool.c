@@ -18,11 +18,13 @@
  * failure, naming the URI, is kept for tier_pool_strerror().
  */
 #include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "pool_internal.h"
@@ -296,6 +298,54 @@ int tier_pool_parse_uri(const char *uri, struct tier_pool_uri *out, char *err, s
 	else
 		snprintf(err, err_len, "%s: not a pool URI (expected %s)", uri, uri_forms);
 	return -EINVAL;
+}
+
+int tier_pool_resolve(const struct tier_pool_uri *u, struct tier_pool_addrs *out)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res, *ai;
+	struct sockaddr_un *sun;
+	size_t path_len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (u->scheme == TIER_POOL_SHM) {
+		sun = (struct sockaddr_un *)&out->addr[0];
+		path_len = strlen(u->path);
+		if (path_len + 5 >= sizeof(sun->sun_path)) {
+			tier_pool_set_error("control socket path %s.sock is too long", u->path);
+			return -ENAMETOOLONG;
+		}
+		sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, u->path, path_len);
+		memcpy(sun->sun_path + path_len, ".sock", 6);
+		out->len[0] = sizeof(*sun);
+		out->nr = 1;
+		return 0;
+	}
+	if (u->scheme != TIER_POOL_TCP && u->scheme != TIER_POOL_RDMA) {
+		tier_pool_set_error("only tcp://, rdma:// and shm: pools have a server address");
+		return -EINVAL;
+	}
+	rc = getaddrinfo(u->host, u->port, &hints, &res);
+	if (rc) {
+		tier_pool_set_error("cannot resolve %s: %s", u->host, gai_strerror(rc));
+		return -EHOSTUNREACH;
+	}
+	for (ai = res; ai && out->nr < TIER_POOL_MAX_ADDRS; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(out->addr[0]))
+			continue;
+		memcpy(&out->addr[out->nr], ai->ai_addr, ai->ai_addrlen);
+		out->len[out->nr++] = ai->ai_addrlen;
+	}
+	freeaddrinfo(res);
+	if (!out->nr) {
+		tier_pool_set_error("%s has no usable address", u->host);
+		return -EHOSTUNREACH;
+	}
+	return 0;
 }
 
 static const struct tier_pool_ops *ops_for(enum tier_pool_scheme scheme)

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "tierd/pool.h"
 #include "tierd/pool_proto.h"
@@ -37,6 +38,23 @@ struct tier_pool_uri {
  * that names the URI and says what was expected into @err.
  */
 int tier_pool_parse_uri(const char *uri, struct tier_pool_uri *out, char *err, size_t err_len);
+
+/*
+ * A server's addresses, resolved once, when the pool is opened: getaddrinfo()
+ * allocates, and channels are connected (and reconnected) later from pager
+ * threads, when the program's malloc heap may be pool memory that only a
+ * pager thread can bring back (a deadlock seen with redis + jemalloc). For
+ * shm: the control socket PATH.sock.
+ */
+#define TIER_POOL_MAX_ADDRS 4
+struct tier_pool_addrs {
+	unsigned int nr;
+	socklen_t len[TIER_POOL_MAX_ADDRS];
+	struct sockaddr_storage addr[TIER_POOL_MAX_ADDRS];
+};
+
+/* Resolve @u (tcp, rdma, shm) into @out; -errno with the thread's error set. */
+int tier_pool_resolve(const struct tier_pool_uri *u, struct tier_pool_addrs *out);
 
 /* "4096", "64K", "8M", "2G", "1T" (binary units) -> bytes; -EINVAL/-ERANGE. */
 int tier_parse_size(const char *s, uint64_t *bytes);
@@ -88,6 +106,10 @@ int tier_pool_tcp_debug_drop(struct tier_pool_conn *conn);
  */
 struct iovec;
 uint64_t tier_pool_now_ms(void);
+/* Connect to the first of @a's addresses that answers; @u names it in errors. */
+int tier_stream_connect_addrs(const struct tier_pool_uri *u, const struct tier_pool_addrs *a,
+			      int *fdp, uint64_t deadline_ms);
+/* Resolve @u and connect: for one-shot tools, not from a pager thread. */
 int tier_stream_connect(const struct tier_pool_uri *u, int *fdp, uint64_t deadline_ms);
 int tier_stream_call(int fd, uint16_t type, uint32_t seq, struct iovec *req, int nr_req,
 		     uint16_t reply_type, void *reply, size_t reply_bytes, struct iovec *data,

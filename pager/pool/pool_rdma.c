@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -68,6 +67,7 @@ struct rdma_chan {
 
 struct tier_pool_conn {
 	struct tier_pool_uri uri;
+	struct tier_pool_addrs addrs; /* resolved by open: no getaddrinfo() on a reconnect */
 	pthread_mutex_t setup_lock; /* PD creation, channel growth, registrations, lost */
 	struct ibv_context *verbs;
 	struct ibv_pd *pd;
@@ -241,8 +241,6 @@ static int make_cq(struct rdma_chan *ch, struct ibv_context *verbs)
 static int chan_connect(struct tier_pool_conn *c, struct rdma_chan *ch, bool first,
 			uint64_t want_slots, uint16_t flags, uint64_t deadline_ms, bool *refused)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *res;
 	struct ibv_qp_init_attr qa;
 	struct rdma_conn_param cp;
 	struct tier_proto_rdma_hello hello;
@@ -261,18 +259,13 @@ static int chan_connect(struct tier_pool_conn *c, struct rdma_chan *ch, bool fir
 		}
 		fcntl(ch->ec->fd, F_SETFL, fcntl(ch->ec->fd, F_GETFL) | O_NONBLOCK);
 	}
-	rc = getaddrinfo(c->uri.host, c->uri.port, &hints, &res);
-	if (rc) {
-		tier_pool_set_error("cannot resolve %s: %s", c->uri.host, gai_strerror(rc));
-		return -EHOSTUNREACH;
-	}
 	if (rdma_create_id(ch->ec, &ch->id, c, RDMA_PS_TCP)) {
 		rc = -errno;
 		tier_pool_set_error("rdma_create_id: %s", strerror(errno));
 		ch->id = NULL;
-		goto out_free_addr;
+		return rc;
 	}
-	if (rdma_resolve_addr(ch->id, NULL, res->ai_addr, 2000)) {
+	if (rdma_resolve_addr(ch->id, NULL, (struct sockaddr *)&c->addrs.addr[0], 2000)) {
 		rc = -errno;
 		tier_pool_set_error("rdma_resolve_addr %s: %s (no RDMA device on the route?)",
 				    c->uri.host, strerror(errno));
@@ -343,13 +336,10 @@ static int chan_connect(struct tier_pool_conn *c, struct rdma_chan *ch, bool fir
 	}
 	ch->remote_addr = tier_proto_from_le64(reply.hello.rdma_addr);
 	ch->rkey = tier_proto_from_le32(reply.hello.rdma_rkey);
-	freeaddrinfo(res);
 	return 0;
 
 out_disconnect:
 	chan_disconnect(ch);
-out_free_addr:
-	freeaddrinfo(res);
 	return rc;
 }
 
@@ -415,6 +405,9 @@ static int rdma_open(const char *uri, uint64_t want_slots, struct tier_pool_conn
 		tier_pool_set_error("%s", err);
 		goto out_close;
 	}
+	rc = tier_pool_resolve(&c->uri, &c->addrs);
+	if (rc)
+		goto out_close;
 	/*
 	 * libibverbs and librdmacm keep device contexts per process and cannot
 	 * start over in a fork()ed child (the kernel refuses the parent's

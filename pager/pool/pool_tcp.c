@@ -14,17 +14,18 @@
  * reconnects and presents its lease token: the server keeps a lease through
  * a grace period, so the pages are still there. Only if the server no longer
  * knows the lease (it restarted, or the grace ran out) is the data gone: the
- * connection then fails every request with -ECONNRESET, saying so.
+ * connection then fails every request with -ECONNRESET, saying so. The
+ * server's name is resolved once, by open: getaddrinfo() allocates, and a
+ * channel is (re)connected from a pager thread, when the program's heap may
+ * be pool memory only a pager thread brings back.
  *
  * The stream helpers here also serve the shm transport's control socket.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -33,7 +34,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -143,68 +143,20 @@ static int recv_all(int fd, struct iovec *iov, int cnt, uint64_t deadline_ms)
 	return 0;
 }
 
-int tier_stream_connect(const struct tier_pool_uri *u, int *fdp, uint64_t deadline_ms)
+int tier_stream_connect_addrs(const struct tier_pool_uri *u, const struct tier_pool_addrs *a,
+			      int *fdp, uint64_t deadline_ms)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *res = NULL, *ai, unix_ai;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
-	bool v4 = false;
-	int fd = -1, rc, err = 0, one = 1;
+	int fd = -1, rc = -ECONNREFUSED, err = 0, one = 1;
 	socklen_t sl = sizeof(err);
+	unsigned int i;
 
-	if (u->scheme == TIER_POOL_SHM) {
-		if (strlen(u->path) + 5 >= sizeof(sun.sun_path)) {
-			tier_pool_set_error("control socket path %s.sock is too long", u->path);
-			return -ENAMETOOLONG;
-		}
-		memcpy(sun.sun_path, u->path, strlen(u->path));
-		memcpy(sun.sun_path + strlen(u->path), ".sock", 6);
-		memset(&unix_ai, 0, sizeof(unix_ai));
-		unix_ai.ai_family = AF_UNIX;
-		unix_ai.ai_socktype = SOCK_STREAM;
-		unix_ai.ai_addr = (struct sockaddr *)&sun;
-		unix_ai.ai_addrlen = sizeof(sun);
-		ai = &unix_ai;
-	} else if ((v4 = inet_pton(AF_INET, u->host, &sin.sin_addr) == 1) ||
-		   inet_pton(AF_INET6, u->host, &sin6.sin6_addr) == 1) {
-		/*
-		 * A numeric address needs no getaddrinfo(), which allocates: a
-		 * channel is connected lazily from a pager thread, and the
-		 * program's malloc heap may be pooled memory only a pager
-		 * thread can bring back (a deadlock seen with redis + jemalloc).
-		 */
-		memset(&unix_ai, 0, sizeof(unix_ai));
-		unix_ai.ai_socktype = SOCK_STREAM;
-		if (v4) {
-			sin.sin_port = htons((uint16_t)atoi(u->port));
-			unix_ai.ai_family = AF_INET;
-			unix_ai.ai_addr = (struct sockaddr *)&sin;
-			unix_ai.ai_addrlen = sizeof(sin);
-		} else {
-			sin6.sin6_port = htons((uint16_t)atoi(u->port));
-			unix_ai.ai_family = AF_INET6;
-			unix_ai.ai_addr = (struct sockaddr *)&sin6;
-			unix_ai.ai_addrlen = sizeof(sin6);
-		}
-		ai = &unix_ai;
-	} else {
-		rc = getaddrinfo(u->host, u->port, &hints, &res);
-		if (rc) {
-			tier_pool_set_error("cannot resolve %s: %s", u->host, gai_strerror(rc));
-			return -EHOSTUNREACH;
-		}
-		ai = res;
-	}
-	rc = -ECONNREFUSED;
-	for (; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	for (i = 0; i < a->nr; i++) {
+		fd = socket(a->addr[i].ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0) {
 			rc = -errno;
 			continue;
 		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if (connect(fd, (const struct sockaddr *)&a->addr[i], a->len[i]) == 0)
 			break;
 		if (errno == EINPROGRESS) {
 			rc = wait_fd(fd, POLLOUT, deadline_ms);
@@ -220,8 +172,6 @@ int tier_stream_connect(const struct tier_pool_uri *u, int *fdp, uint64_t deadli
 		if (rc == -ETIMEDOUT)
 			break;
 	}
-	if (res)
-		freeaddrinfo(res);
 	if (fd < 0) {
 		if (u->scheme == TIER_POOL_SHM)
 			tier_pool_set_error("connect to %s.sock: %s (is tier-memsrv --listen "
@@ -236,6 +186,17 @@ int tier_stream_connect(const struct tier_pool_uri *u, int *fdp, uint64_t deadli
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	*fdp = fd;
 	return 0;
+}
+
+int tier_stream_connect(const struct tier_pool_uri *u, int *fdp, uint64_t deadline_ms)
+{
+	struct tier_pool_addrs a;
+	int rc;
+
+	rc = tier_pool_resolve(u, &a);
+	if (rc)
+		return rc;
+	return tier_stream_connect_addrs(u, &a, fdp, deadline_ms);
 }
 
 int tier_stream_call(int fd, uint16_t type, uint32_t seq, struct iovec *req, int nr_req,
@@ -383,6 +344,7 @@ struct tcp_chan {
 
 struct tier_pool_conn {
 	struct tier_pool_uri uri;
+	struct tier_pool_addrs addrs; /* resolved by open: no getaddrinfo() later */
 	pthread_mutex_t grow_lock;
 	unsigned int nr_chans; /* read without grow_lock: only grows */
 	unsigned int next_chan;
@@ -403,7 +365,7 @@ static int tcp_attach(struct tier_pool_conn *c, struct tcp_chan *ch, uint64_t wa
 	int rc;
 
 	*server_err = 0;
-	rc = tier_stream_connect(&c->uri, &ch->fd, deadline_ms);
+	rc = tier_stream_connect_addrs(&c->uri, &c->addrs, &ch->fd, deadline_ms);
 	if (rc) {
 		ch->fd = -1;
 		return rc;
@@ -450,6 +412,9 @@ static int tcp_open(const char *uri, uint64_t want_slots, struct tier_pool_conn 
 		tier_pool_set_error("%s", err);
 		goto out_close;
 	}
+	rc = tier_pool_resolve(&c->uri, &c->addrs);
+	if (rc)
+		goto out_close;
 	c->nr_chans = 1;
 	rc = tcp_attach(c, &c->chans[0], want_slots,
 			tier_pool_now_ms() + (uint64_t)tier_pool_timeout_ms(), &server_err);

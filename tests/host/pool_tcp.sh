@@ -70,6 +70,30 @@ log "a dropped connection reconnects within the grace and finds its pages"
 check "reconnect keeps the data" "$CHECK" --pool "$A" --bytes 8M write 3 drop verify 3
 check "server logged the reclaim" grep -q "reclaimed by" "$T/A.log"
 
+# The server's name is resolved once, by open: a reconnect (from a pager
+# thread, whose program's heap may be pool memory) must not call
+# getaddrinfo(), which allocates. The client runs in its own mount
+# namespace where its name resolves until the test hides /etc/hosts.
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v nsenter >/dev/null; then
+	log "a reconnect needs no name resolution (the name was resolved at open)"
+	NAME=tierd-pool-test-$$
+	echo "127.0.0.1 $NAME" >"$T/hosts"
+	: >"$T/empty"
+	TIERD_POOL_TIMEOUT_MS=5000 unshare -m sh -c \
+		'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/resolv.conf && shift 2 && exec "$@"' \
+		_ "$T/hosts" "$T/empty" "$CHECK" --pool "tcp://$NAME:$PORT_A" --bytes 1M \
+		write 7 touch "$T/n-up" waitfile "$T/n-go" drop verify 7 >"$T/cn.log" 2>&1 &
+	cn=$!
+	on_exit "kill -KILL $cn"
+	check "client up (connected by name)" wait_for 30 test -e "$T/n-up"
+	check "the name stops resolving in the client's namespace" \
+		nsenter -t "$cn" -m mount --bind "$T/empty" /etc/hosts
+	touch "$T/n-go"
+	wait $cn
+	check "the dropped connection reconnects without resolving the name again" [ $? = 0 ]
+	cat "$T/cn.log"
+fi
+
 log "a server that stalls for a few seconds: the client waits (generous timeout) and gets its pages"
 "$CHECK" --pool "$A" --bytes 8M write 9 touch "$T/s-up" waitfile "$T/s-go" verify 9 >"$T/cs.log" 2>&1 &
 cs=$!

@@ -20,22 +20,16 @@ on_exit "_remove_cgroup '$CG'" # make_cgroup's own on_exit ran in a subshell
 grep -qw memory "$CG/cgroup.controllers" ||
 	skip "the memory controller is not enabled for $CG (folios are charged to the root)"
 
-SOCK=$TEST_TMP/tierd.sock
-ctl() { "$TIERD_BIN/tierctl" --socket "$SOCK" "$@"; }
-"$TIERD_BIN/tierd" --pin-root "$TEST_TMP/pins" --socket "$SOCK" 2>"$TEST_TMP/tierd.log" &
-TIERD_PID=$!
-on_exit "stop_pid $TIERD_PID; cat '$TEST_TMP/tierd.log'"
-wait_for 60 ctl status >/dev/null 2>&1 || die "tierd did not come up: $(cat "$TEST_TMP/tierd.log")"
+start_tierd
 ctl status
 att=$(ctl -j status | jq -r '.programs[] | select(.name == "tierd_migrate") | .attached')
 [ "$att" = true ] || die "tierd_migrate (fentry on folio_migrate_flags) is not attached"
-ctl attach "$CG" >/dev/null || die "attach failed"
+attach_cgroup "$CG"
 
 ctl -j events --cgroup "$CG" --timeout 120 >"$TEST_TMP/events.jsonl" &
 EV_PID=$!
 on_exit "kill $EV_PID"
-wait_for 30 bash -c "[ \"\$('$TIERD_BIN/tierctl' --socket '$SOCK' -j status | jq .global.event_readers)\" = 1 ]" ||
-	die "tierctl events did not connect"
+wait_event_readers 30 1 || die "tierctl events did not connect"
 
 mkfifo "$TEST_TMP/cmd"
 bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/wl-move-pages" --pages "$3" --node 1' _ \

@@ -15,23 +15,9 @@ need_cmd ip rdma
 MEMSRV=$TIERD_BIN/tier-memsrv
 CHECK=$TIERD_BIN/tier-pool-check
 [ -x "$MEMSRV" ] && [ -x "$CHECK" ] || die "build first: make build/bin/tier-memsrv build/bin/tier-pool-check"
-modprobe rdma_rxe 2>/dev/null || skip "no rdma_rxe module in kernel $(uname -r): Soft-RoCE unavailable"
 make_tmpdir
 T=$TEST_TMP
-
-v0=vpool$$a v1=vpool$$b
-on_exit "ip link del $v0"
-ip link add "$v0" type veth peer name "$v1" || die "cannot create a veth pair"
-ip addr add 10.199.0.1/24 dev "$v0"
-ip addr add 10.199.0.2/24 dev "$v1"
-ip link set "$v0" up
-ip link set "$v1" up
-on_exit "rdma link delete rxp$$a"
-on_exit "rdma link delete rxp$$b"
-rdma link add "rxp$$a" type rxe netdev "$v0" || skip "rdma link add type rxe failed on $(uname -r)"
-rdma link add "rxp$$b" type rxe netdev "$v1" || skip "rdma link add type rxe failed on $(uname -r)"
-# the server's side address is served by rxe on $v0; the client's packets
-# to it leave through the local route
+setup_rxe pool 10.199.0
 R=rdma://10.199.0.1:7471
 S=tcp://127.0.0.1:7472
 export TIERD_POOL_TIMEOUT_MS=60000 # TCG is slow; generous

@@ -53,15 +53,7 @@ cat >"$TEST_TMP/policy.json" <<JSON
              "max_demote_mb_s": 256 }
 }
 JSON
-SOCK=$TEST_TMP/tierd.sock
-ctl() { "$TIERD_BIN/tierctl" --socket "$SOCK" "$@"; }
-"$TIERD_BIN/tierd" --policy "$TEST_TMP/policy.json" --pin-root "$TEST_TMP/pins" \
-	--socket "$SOCK" 2>"$TEST_TMP/tierd.log" &
-TIERD_PID=$!
-on_exit "stop_pid $TIERD_PID"
-# (cleanups run silently: the log is shown by show_log, at the end or on failure)
-show_log() { echo "--- tierd log (last 30 lines):"; tail -30 "$TEST_TMP/tierd.log"; }
-wait_for 60 ctl status >/dev/null 2>&1 || { show_log; die "tierd did not come up"; }
+start_tierd --policy "$TEST_TMP/policy.json"
 bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/wl-hotset" --size-mb 512 --hot-mb 64 --hot-pct 90 --node 1' _ \
 	"$CG" "$TIERD_BIN" >"$TEST_TMP/wl.out" 2>&1 &
 WL_PID=$!
@@ -132,4 +124,5 @@ log "$(grep '^verify' "$TEST_TMP/wl.out")"
 check "the workload's data is intact" grep -q '^verify ok' "$TEST_TMP/wl.out"
 stop_pid "$TIERD_PID"
 check "tierd gave its kdamond back" [ "$(cat /sys/kernel/mm/damon/admin/kdamonds/nr_kdamonds)" = 0 ]
-show_log
+echo "--- tierd log (last 30 lines):"
+tail -n 30 "$TIERD_LOG"

@@ -46,6 +46,9 @@
 #include "tierd/events.h"
 
 #define barrier() asm volatile("" ::: "memory")
+/* x86-64: user addresses lie below 2^47 (2^56 with 5-level paging; tierd
+ * tracks no memory above 2^47 either way). */
+#define TIERD_USER_ADDR_END (1ULL << 47)
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -158,7 +161,7 @@ int tierd_sample(struct bpf_perf_event_data *ctx)
 		__sync_fetch_and_add(&st->unattached, 1);
 		return 0;
 	}
-	if (!addr) {
+	if (!addr || addr >= TIERD_USER_ADDR_END) {
 		__sync_fetch_and_add(&st->no_addr, 1);
 		return 0;
 	}

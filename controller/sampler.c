@@ -333,6 +333,12 @@ static int open_hw(const struct sampler_hw_event *ev, int cpu)
 			break;
 		precise--;
 	}
+	if (fd < 0 && errno == EINVAL) {
+		/* Some PMUs (IBS on older kernels) take no privilege filter:
+		 * the program drops samples of kernel addresses itself. */
+		attr.exclude_kernel = 0;
+		fd = perf_event_open(&attr, cpu);
+	}
 	return fd < 0 ? -errno : fd;
 }
 

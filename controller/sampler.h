@@ -62,7 +62,7 @@ struct sampler_status {
 	uint64_t records_received; /* sample records that reached tierd */
 	uint64_t records_dropped; /* lost to a full ring (BPF, exact) */
 	uint64_t unattached; /* samples of tasks in no attached cgroup */
-	uint64_t no_addr; /* samples without a data address */
+	uint64_t no_addr; /* samples without a user data address */
 };
 
 /*

@@ -104,7 +104,7 @@ struct tierd_sampler_stats {
 	__u64 samples; /* samples of attached cgroups, recorded or dropped */
 	__u64 records_dropped; /* of those, lost to a full ring */
 	__u64 unattached; /* samples of tasks outside every attached cgroup */
-	__u64 no_addr; /* samples without a data address */
+	__u64 no_addr; /* samples without a user data address */
 };
 
 /*

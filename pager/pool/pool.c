@@ -766,6 +766,27 @@ int tier_pool_copy_pages(uint8_t *region, uint64_t nr_slots, const struct tier_p
 	return 0;
 }
 
+int tier_pool_mark_lost(bool *lost, char *why, size_t why_len, pthread_mutex_t *lock)
+{
+	pthread_mutex_lock(lock);
+	if (!*lost)
+		snprintf(why, why_len,
+			 "lease lost on reconnect (%s): the pool's pages on this server are gone",
+			 tier_pool_thread_error());
+	__atomic_store_n(lost, true, __ATOMIC_RELEASE);
+	tier_pool_set_error("%s", why);
+	pthread_mutex_unlock(lock);
+	return -ECONNRESET;
+}
+
+int tier_pool_check_lost(const bool *lost, const char *why)
+{
+	if (!__atomic_load_n(lost, __ATOMIC_ACQUIRE))
+		return 0;
+	tier_pool_set_error("%s", why);
+	return -ECONNRESET;
+}
+
 int tier_pool_retry_wait(uint64_t deadline_ms, unsigned int *backoff_ms, int rc)
 {
 	char why[384];

@@ -10,6 +10,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -147,5 +148,18 @@ int tier_pool_copy_pages(uint8_t *region, uint64_t nr_slots, const struct tier_p
  * why and that the deadline passed.
  */
 int tier_pool_retry_wait(uint64_t deadline_ms, unsigned int *backoff_ms, int rc);
+
+/*
+ * A lost lease (the tcp and rdma transports): when a reconnect finds that
+ * the server no longer knows the connection's lease (it restarted, or its
+ * grace ran out), the pages are gone and every request fails from then on.
+ * tier_pool_mark_lost() records that once, with the thread's error as the
+ * reason, under @lock (which serialises the writers of *@lost), and returns
+ * -ECONNRESET with the thread's error set to *@why. tier_pool_check_lost()
+ * is the lock-free test at the start of a request: 0, or -ECONNRESET with
+ * the thread's error set.
+ */
+int tier_pool_mark_lost(bool *lost, char *why, size_t why_len, pthread_mutex_t *lock);
+int tier_pool_check_lost(const bool *lost, const char *why);
 
 #endif /* TIERD_POOL_INTERNAL_H */

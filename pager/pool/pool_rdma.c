@@ -620,10 +620,9 @@ static int rdma_io(struct tier_pool_conn *c, bool is_write, const struct tier_po
 			return -ERANGE;
 		}
 	}
-	if (__atomic_load_n(&c->lost, __ATOMIC_ACQUIRE)) {
-		tier_pool_set_error("%s", c->lost_why);
-		return -ECONNRESET;
-	}
+	rc = tier_pool_check_lost(&c->lost, c->lost_why);
+	if (rc)
+		return rc;
 	ch = take_chan(c);
 	while (done < nr) {
 		n = nr - done > RDMA_MAX_WR ? RDMA_MAX_WR : nr - done;
@@ -631,16 +630,8 @@ static int rdma_io(struct tier_pool_conn *c, bool is_write, const struct tier_po
 		if (!ch->id) {
 			rc = chan_connect(c, ch, false, c->nr_slots, 0, deadline, &refused);
 			if (rc && refused) {
-				pthread_mutex_lock(&c->setup_lock);
-				if (!c->lost)
-					snprintf(c->lost_why, sizeof(c->lost_why),
-						 "lease lost on reconnect (%s): the pool's pages "
-						 "on this server are gone",
-						 tier_pool_thread_error());
-				__atomic_store_n(&c->lost, true, __ATOMIC_RELEASE);
-				tier_pool_set_error("%s", c->lost_why);
-				pthread_mutex_unlock(&c->setup_lock);
-				rc = -ECONNRESET;
+				rc = tier_pool_mark_lost(&c->lost, c->lost_why, sizeof(c->lost_why),
+							 &c->setup_lock);
 				break;
 			}
 		}

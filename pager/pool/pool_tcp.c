@@ -484,10 +484,9 @@ static int tcp_io(struct tier_pool_conn *c, bool is_write, const struct tier_poo
 	int rc = 0, server_err;
 	struct tcp_chan *ch;
 
-	if (__atomic_load_n(&c->lost, __ATOMIC_ACQUIRE)) {
-		tier_pool_set_error("%s", c->lost_why);
-		return -ECONNRESET;
-	}
+	rc = tier_pool_check_lost(&c->lost, c->lost_why);
+	if (rc)
+		return rc;
 	ch = take_chan(c);
 	while (done < nr) {
 		n = nr - done > TIER_PROTO_MAX_BATCH ? TIER_PROTO_MAX_BATCH : nr - done;
@@ -496,16 +495,8 @@ static int tcp_io(struct tier_pool_conn *c, bool is_write, const struct tier_poo
 		if (ch->fd < 0) {
 			rc = tcp_attach(c, ch, c->nr_slots, deadline, &server_err);
 			if (rc == -ESTALE && server_err) {
-				pthread_mutex_lock(&c->grow_lock);
-				if (!c->lost)
-					snprintf(c->lost_why, sizeof(c->lost_why),
-						 "lease lost on reconnect (%s): the pool's pages "
-						 "on this server are gone",
-						 tier_pool_thread_error());
-				__atomic_store_n(&c->lost, true, __ATOMIC_RELEASE);
-				tier_pool_set_error("%s", c->lost_why);
-				pthread_mutex_unlock(&c->grow_lock);
-				rc = -ECONNRESET;
+				rc = tier_pool_mark_lost(&c->lost, c->lost_why, sizeof(c->lost_why),
+							 &c->grow_lock);
 				break;
 			}
 		}

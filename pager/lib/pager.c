@@ -85,6 +85,7 @@
 #define PAGE TIER_PAGE_SIZE
 #define MSG_BATCH 32
 #define EVICT_BATCH 64
+#define WP_GAP 16 /* victims this close share one write-protect ioctl */
 #define FETCH_MAX (1 + TP_STREAM_MAX_WINDOW)
 #define MAX_REGIONS 8192
 #define MAX_OWN 256
@@ -131,6 +132,7 @@ static struct pager {
 	_Atomic uint64_t last_fault_ns;
 	_Atomic uint64_t pool_read_ns_avg; /* moving average of one fault's pool read */
 	_Atomic unsigned int window_hint; /* the last prefetch window: room to make */
+	_Atomic bool evictor_busy; /* the evictor thread is in its eviction loop */
 
 	pthread_mutex_t owner_lock; /* the read side of the uffd */
 	pthread_mutex_t ev_lock; /* reading messages + events; the evictor's zap */
@@ -228,6 +230,64 @@ static inline void cpu_relax(void)
 	__builtin_ia32_pause();
 #endif
 }
+
+/*
+ * Where a fault's and an eviction's time goes, for tuning: build with
+ * -DTP_PROFILE (tools/bench/bench-pager.sh says how) and
+ * the totals are logged at exit. Off, the macros cost nothing.
+ */
+#ifdef TP_PROFILE
+enum {
+	PF_WAIT,
+	PF_READ,
+	PF_COPY,
+	PF_MISSING,
+	PE_PICK,
+	PE_WP,
+	PE_READV,
+	PE_PWRITE,
+	PE_ZAP,
+	PE_B_IDLE,
+	PE_B_INLINE,
+	PE_B_THREAD,
+	PE_WPRUNS,
+	PE_ZAPRUNS,
+	PF_NR
+};
+static const char *const pf_names[PF_NR] = {
+	"fault.wait",  "fault.read",   "fault.copy",   "fault.all", "evict.pick",
+	"evict.wp",    "evict.readv",  "evict.pwrite", "evict.zap", "batch.idle",
+	"batch.fault", "batch.thread", "runs.wp",      "runs.zap",
+};
+static _Atomic uint64_t pf_ns[PF_NR], pf_n[PF_NR], pf_pages[PF_NR];
+#define PROF_START(v) uint64_t v = now_ns()
+#define PROF_END(k, v, pages)               \
+	do {                                \
+		pf_ns[k] += now_ns() - (v); \
+		pf_n[k]++;                  \
+		pf_pages[k] += (pages);     \
+	} while (0)
+#define PROF_COUNT(k, pages)            \
+	do {                            \
+		pf_n[k]++;              \
+		pf_pages[k] += (pages); \
+	} while (0)
+__attribute__((destructor)) static void pf_dump(void)
+{
+	for (int i = 0; i < PF_NR; i++)
+		if (pf_n[i])
+			tp_log("profile %-12s n=%8llu pages=%8llu total_ms=%8.1f avg_us=%7.2f",
+			       pf_names[i], (unsigned long long)pf_n[i],
+			       (unsigned long long)pf_pages[i], (double)pf_ns[i] / 1e6,
+			       (double)pf_ns[i] / 1e3 / (double)pf_n[i]);
+}
+#else
+#define PROF_START(v) \
+	do {          \
+	} while (0)
+#define PROF_END(k, v, pages) ((void)(pages))
+#define PROF_COUNT(k, pages) ((void)(pages))
+#endif
 
 /* ---- the pager's own memory ---------------------------------------------- */
 
@@ -746,6 +806,29 @@ static void kick_evictor(void)
 
 static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi);
 
+/* TCP, RDMA: a fault's pool read takes tens of microseconds. */
+static bool pool_slow(void)
+{
+	return P.pool_read_ns_avg > 20000;
+}
+
+/*
+ * A sequential or strided stream is being read ahead: it brings pages in
+ * faster than small batches between faults can take them out, and the
+ * pages it left behind are long runs of victims.
+ */
+static bool streaming(void)
+{
+	return P.window_hint >= 8;
+}
+
+/* Resident pages are within a margin of the limit: evict ahead of need. */
+static bool evict_needed(void)
+{
+	return P.limit_pages && !P.paused &&
+	       (uint64_t)P.nr_resident + P.margin_pages > P.limit_pages;
+}
+
 /* Before bringing @n pages in: wait while that would exceed the limit. */
 static void wait_for_space(unsigned int n)
 {
@@ -760,7 +843,10 @@ static void wait_for_space(unsigned int n)
 		}
 		/* evict right here if nobody else is at it */
 		if (!pthread_mutex_trylock(&P.evict_lock)) {
-			evict_batch(4, 0, 0); /* a few: the fault waits for them */
+			PROF_START(tb);
+			unsigned int kk =
+			    evict_batch(4, 0, 0); /* a few: the fault waits for them */
+			PROF_END(PE_B_INLINE, tb, kk);
 			pthread_mutex_unlock(&P.evict_lock);
 		} else {
 			sched_yield();
@@ -874,6 +960,8 @@ static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, uint1
 	}
 	t0 = now_ns();
 	rc = tier_pool_read(P.pool, iov, n);
+	PROF_END(PF_READ, t0, n);
+	PROF_START(tc);
 	P.pool_read_ns_avg = (P.pool_read_ns_avg * 7 + (now_ns() - t0)) / 8;
 	tp_channel_fetch_ns(now_ns() - t0); /* channel.c: latency histogram (atomic add) */
 	if (rc) {
@@ -902,7 +990,8 @@ static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, uint1
 			uint16_t f;
 
 			if ((size_t)(m - i) * PAGE < done) {
-				f = m == 0 ? TP_F_REF : 0;
+				/* a stream's own demand page is as cold as its read-ahead */
+				f = m == 0 && n == 1 ? TP_F_REF : 0;
 				f |= wp ? TP_F_WP : TP_F_DIRTY | TP_F_WRITTEN;
 				fetch_release(r, pages[m], tp_make(TP_RESIDENT, f));
 				P.nr_resident++;
@@ -926,6 +1015,7 @@ static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, uint1
 		}
 		i = k;
 	}
+	PROF_END(PF_COPY, tc, n);
 }
 
 static void handle_missing(struct tp_handler *h, uintptr_t addr, bool write);
@@ -964,7 +1054,9 @@ static void handle_missing(struct tp_handler *h, uintptr_t addr, bool write)
 	 * Prefetched pages come in without a reference bit, so CLOCK takes
 	 * them before pages that were used.
 	 */
+	PROF_START(tw);
 	wait_for_space(1 + P.window_hint);
+	PROF_END(PF_WAIT, tw, 0);
 	for (;;) {
 		pthread_rwlock_rdlock(&P.regions_lock);
 		r = region_find(addr);
@@ -988,6 +1080,9 @@ static void handle_missing(struct tp_handler *h, uintptr_t addr, bool write)
 				break;
 			pthread_rwlock_unlock(&P.regions_lock);
 			fetch(h, r, idx, old, write);
+			/* a stream: the evictor takes its trail in long runs, now */
+			if (streaming() && !P.evictor_busy && evict_needed())
+				kick_evictor();
 			return;
 		case TP_FETCHING:
 			/*
@@ -1103,19 +1198,6 @@ static void handle_wp(uintptr_t addr)
 
 static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi);
 
-/* TCP, RDMA: a fault's pool read takes tens of microseconds. */
-static bool pool_slow(void)
-{
-	return P.pool_read_ns_avg > 20000;
-}
-
-/* Resident pages are within a margin of the limit: evict ahead of need. */
-static bool evict_needed(void)
-{
-	return P.limit_pages && !P.paused &&
-	       (uint64_t)P.nr_resident + P.margin_pages > P.limit_pages;
-}
-
 /*
  * As the owner of the uffd's read side, wait for a batch and handle its
  * events. Returns the number of messages, or -1 at shutdown.
@@ -1149,11 +1231,14 @@ static int handler_wait_batch(struct uffd_msg *msgs)
 			 * need (small batches, so a fault waits little): on a busy
 			 * machine this spares the evictor thread a CPU of its own.
 			 */
-			if (evict_needed() && !pool_slow() &&
+			if (evict_needed() && !pool_slow() && !streaming() &&
 			    !pthread_mutex_trylock(&P.evict_lock)) {
 				/* few pages: each write-protect is an IPI, a fault waits for them */
-				if (!P.paused)
-					evict_batch(4, 0, 0);
+				if (!P.paused) {
+					PROF_START(tb);
+					unsigned int kk = evict_batch(4, 0, 0);
+					PROF_END(PE_B_IDLE, tb, kk);
+				}
 				pthread_mutex_unlock(&P.evict_lock);
 				continue;
 			}
@@ -1205,8 +1290,10 @@ static void *handler_main(void *arg)
 				handle_wp(addr);
 			} else {
 				STAT_INC(nr_faults);
+				PROF_START(tm);
 				handle_missing(h, addr,
 					       m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE);
+				PROF_END(PF_MISSING, tm, 1);
 			}
 		}
 		P.last_fault_ns = now_ns();
@@ -1380,9 +1467,12 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 
 	if (want > EVICT_BATCH)
 		want = EVICT_BATCH;
+	PROF_START(tp);
 	n = pick_victims(v, want, lo, hi);
+	PROF_END(PE_PICK, tp, n);
 	if (!n)
 		return 0;
+	PROF_START(tw);
 
 	/* 1. write-protect the pages that must be copied, a run per ioctl */
 	for (i = 0; i < n;) {
@@ -1392,9 +1482,18 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 			i++;
 			continue;
 		}
-		while (j < n && v[j].copy && v[j].r == v[i].r && v[j].idx == v[j - 1].idx + 1)
+		/*
+		 * One ioctl (one TLB shootdown: an IPI to every CPU running the
+		 * program) over victims up to WP_GAP pages apart. Protecting the
+		 * pages between them is harmless: a write there takes a WP fault
+		 * that handle_wp resolves like any other.
+		 */
+		while (j < n && v[j].copy && v[j].r == v[i].r && v[j].idx > v[j - 1].idx &&
+		       v[j].idx - v[j - 1].idx <= WP_GAP)
 			j++;
-		rc = uffd_wp(v[i].r->start + v[i].idx * PAGE, (size_t)(j - i) * PAGE, true);
+		rc = uffd_wp(v[i].r->start + v[i].idx * PAGE,
+			     (size_t)(v[j - 1].idx - v[i].idx + 1) * PAGE, true);
+		PROF_COUNT(PE_WPRUNS, j - i);
 		for (k = i; k < j; k++) {
 			if (rc) {
 				v[k].aborted = true;
@@ -1411,6 +1510,8 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 		}
 		i = j;
 	}
+	PROF_END(PE_WP, tw, nc);
+	PROF_START(tr);
 	/* 2. copy out (an unmapped page ends the copy early: EFAULT, not SIGSEGV) */
 	if (nc) {
 		got = process_vm_readv(getpid(), local, nc, remote, nc, 0);
@@ -1420,6 +1521,8 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 			v[copy_of[i]].aborted = true;
 		nc = (unsigned int)(got / PAGE);
 	}
+	PROF_END(PE_READV, tr, nc);
+	PROF_START(tpw);
 	/* 3. pool write */
 	if (nc) {
 		rc = tier_pool_write(P.pool, iov, nc);
@@ -1435,7 +1538,9 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 			STAT_ADD(nr_pool_writes, nc);
 		}
 	}
+	PROF_END(PE_PWRITE, tpw, nc);
 	/* 4. under ev_lock: cancelled ones back, the rest zapped (a run per madvise) */
+	PROF_START(tz);
 	pthread_mutex_lock(&P.ev_lock);
 	for (i = 0; i < n; i++) {
 		uint16_t cur = atomic_load(&v[i].r->words[v[i].idx]);
@@ -1465,6 +1570,7 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 		zap_first[nz++] = i;
 		i = j;
 	}
+	PROF_COUNT(PE_ZAPRUNS, nz);
 	batched = false;
 	if (nz > 1 && P.pidfd >= 0) {
 		ssize_t total = 0;
@@ -1502,6 +1608,7 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 		uffd_wake((uintptr_t)zap[i].iov_base, zap[i].iov_len);
 	}
 	pthread_mutex_unlock(&P.ev_lock);
+	PROF_END(PE_ZAP, tz, nr_evicted);
 	STAT_ADD(nr_evictions, nr_evicted);
 	return n;
 }
@@ -1673,20 +1780,25 @@ static void *evictor_main(void *arg)
 		 * evicts when the handlers sleep, and always with a slow pool
 		 * (then it mostly waits on the network, in parallel with faults).
 		 */
-		if (evict_needed() && (pool_slow() || now_ns() - P.last_fault_ns > spin_ns)) {
+		if (evict_needed() &&
+		    (pool_slow() || streaming() || now_ns() - P.last_fault_ns > spin_ns)) {
 			unsigned int got = 0;
 
 			/* evict down to two margins under the limit */
+			P.evictor_busy = true;
 			pthread_mutex_lock(&P.evict_lock);
 			while (!P.stopping && !P.paused &&
 			       (uint64_t)P.nr_resident + 2 * P.margin_pages > P.limit_pages) {
+				PROF_START(tb);
 				unsigned int k = evict_batch(EVICT_BATCH, 0, 0);
+				PROF_END(PE_B_THREAD, tb, k);
 
 				if (!k)
 					break;
 				got += k;
 			}
 			pthread_mutex_unlock(&P.evict_lock);
+			P.evictor_busy = false;
 			busy = got > 0;
 		}
 		if (P.opts.scan_maps && !P.paused && now_ns() - last_scan_ns > 20000000ull) {

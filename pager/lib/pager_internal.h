@@ -112,7 +112,7 @@ unsigned int tp_clock_pick(struct tp_clock *c, tp_word_t *words, uint64_t nr, ui
  * of a stream continues the same stride.
  */
 #define TP_STREAM_HIST 8
-#define TP_STREAM_MAX_WINDOW 32
+#define TP_STREAM_MAX_WINDOW 128
 #define TP_STREAM_MAX_STRIDE 64
 
 struct tp_stream {

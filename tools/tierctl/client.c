@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* client.c — one request to tierd's control socket (include/tierd/ctl.h). */
 #include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,4 +129,55 @@ bool wants_help(int argc, char **argv)
 		    !strcmp(argv[i], "help"))
 			return true;
 	return false;
+}
+
+int opt_number(const struct tierctl_opts *o, const char *name, const char *arg, long min, long max,
+	       long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (end == arg || *end || errno || v < min || v > max) {
+		if (min == 1 && max == LONG_MAX)
+			tierctl_err(o, "--%s wants a positive number", name);
+		else
+			tierctl_err(o, "--%s wants a number from %ld to %ld", name, min, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+int opt_seconds(const struct tierctl_opts *o, const char *name, const char *arg, double min_s,
+		double max_s, double *out)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	/* (written so that NaN fails too) */
+	if (end == arg || *end || !(v > 0) || !(v >= min_s) || !(v <= max_s)) {
+		if (min_s <= 0)
+			tierctl_err(o, "--%s wants a positive number of seconds", name);
+		else
+			tierctl_err(o, "--%s wants seconds between %g and %g", name, min_s, max_s);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+int opt_bad(const struct tierctl_opts *o, const char *cmd)
+{
+	tierctl_err(o, "%s: bad arguments (see tierctl %s --help)", cmd, cmd);
+	return -EINVAL;
+}
+
+int opt_no_more(const struct tierctl_opts *o, const char *cmd, int argc, char **argv)
+{
+	if (optind >= argc)
+		return 0;
+	tierctl_err(o, "%s: unexpected argument '%s'", cmd, argv[optind]);
+	return -EINVAL;
 }

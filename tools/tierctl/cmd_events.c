@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tierctl events: tierd's drained ring-buffer records, decoded, live. */
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -93,7 +94,7 @@ int cmd_events(int argc, char **argv, const struct tierctl_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	char abs_path[PATH_MAX], err[PATH_MAX + 128], *buf = NULL, *line, *end;
+	char abs_path[PATH_MAX], err[PATH_MAX + 128], *buf = NULL, *line;
 	long count = -1, seen = 0;
 	double timeout_s = -1;
 	size_t cap = 0, len = 0;
@@ -116,28 +117,19 @@ int cmd_events(int argc, char **argv, const struct tierctl_opts *o)
 			}
 			break;
 		case 'n':
-			count = strtol(optarg, &end, 10);
-			if (*end || count < 1) {
-				tierctl_err(o, "--count wants a positive number");
+			if (opt_number(o, "count", optarg, 1, LONG_MAX, &count))
 				return -EINVAL;
-			}
 			break;
 		case 't':
-			timeout_s = strtod(optarg, &end);
-			if (*end || timeout_s <= 0) {
-				tierctl_err(o, "--timeout wants a positive number of seconds");
+			if (opt_seconds(o, "timeout", optarg, 0, DBL_MAX, &timeout_s))
 				return -EINVAL;
-			}
 			break;
 		default:
-			tierctl_err(o, "events: bad arguments (see tierctl events --help)");
-			return -EINVAL;
+			return opt_bad(o, "events");
 		}
 	}
-	if (optind < argc) {
-		tierctl_err(o, "events: unexpected argument '%s'", argv[optind]);
+	if (opt_no_more(o, "events", argc, argv))
 		return -EINVAL;
-	}
 
 	req = json_object_new_object();
 	json_object_object_add(req, "cmd", json_object_new_string("events"));

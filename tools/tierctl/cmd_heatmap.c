@@ -543,7 +543,6 @@ int cmd_heatmap(int argc, char **argv, const struct tierctl_opts *o)
 	uint64_t id = 0, gap = 1 << 20, t0 = 0, t1 = 0;
 	bool damon = false;
 	long v;
-	char *end;
 	int c, ret;
 
 	if (wants_help(argc, argv)) {
@@ -559,20 +558,13 @@ int cmd_heatmap(int argc, char **argv, const struct tierctl_opts *o)
 			png = optarg;
 			break;
 		case 's':
-			seconds = strtod(optarg, &end);
-			if (*end || !(seconds > 0) || seconds > 86400) {
-				tierctl_err(o, "--seconds wants a positive number of seconds");
+			if (opt_seconds(o, "seconds", optarg, 0, 86400, &seconds))
 				return -EINVAL;
-			}
 			break;
 		case 'b':
 		case 't':
-			v = strtol(optarg, &end, 10);
-			if (*end || v < 2 || v > 4096) {
-				tierctl_err(o, "--%s wants a number from 2 to 4096",
-					    c == 'b' ? "bins" : "time-bins");
+			if (opt_number(o, c == 'b' ? "bins" : "time-bins", optarg, 2, 4096, &v))
 				return -EINVAL;
-			}
 			*(c == 'b' ? &h.nr_abins : &h.nr_tbins) = v;
 			break;
 		case 'g':
@@ -591,14 +583,11 @@ int cmd_heatmap(int argc, char **argv, const struct tierctl_opts *o)
 			damon = true;
 			break;
 		default:
-			tierctl_err(o, "heatmap: bad arguments (see tierctl heatmap --help)");
-			return -EINVAL;
+			return opt_bad(o, "heatmap");
 		}
 	}
-	if (optind < argc) {
-		tierctl_err(o, "heatmap: unexpected argument '%s'", argv[optind]);
+	if (opt_no_more(o, "heatmap", argc, argv))
 		return -EINVAL;
-	}
 	if (!png && !data) {
 		tierctl_err(o, "heatmap: say where the picture goes (-o FILE.png) or the data "
 			       "(--data FILE)");

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,7 +234,6 @@ int cmd_top(int argc, char **argv, const struct tierctl_opts *o)
 	long count = -1, frames = 0;
 	int c, nr_prev = 0, ret = 0;
 	bool tty = isatty(STDOUT_FILENO);
-	char *end;
 
 	if (wants_help(argc, argv)) {
 		fputs(top_help, stdout);
@@ -242,28 +242,19 @@ int cmd_top(int argc, char **argv, const struct tierctl_opts *o)
 	while ((c = getopt_long(argc, argv, "i:n:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
-			interval_s = strtod(optarg, &end);
-			if (*end || !(interval_s >= 0.05) || interval_s > 3600) {
-				tierctl_err(o, "--interval wants seconds between 0.05 and 3600");
+			if (opt_seconds(o, "interval", optarg, 0.05, 3600, &interval_s))
 				return -EINVAL;
-			}
 			break;
 		case 'n':
-			count = strtol(optarg, &end, 10);
-			if (*end || count < 1) {
-				tierctl_err(o, "--count wants a positive number");
+			if (opt_number(o, "count", optarg, 1, LONG_MAX, &count))
 				return -EINVAL;
-			}
 			break;
 		default:
-			tierctl_err(o, "top: bad arguments (see tierctl top --help)");
-			return -EINVAL;
+			return opt_bad(o, "top");
 		}
 	}
-	if (optind < argc) {
-		tierctl_err(o, "top: unexpected argument '%s'", argv[optind]);
+	if (opt_no_more(o, "top", argc, argv))
 		return -EINVAL;
-	}
 	req = json_object_new_object();
 	json_object_object_add(req, "cmd", json_object_new_string("status"));
 	while (count < 0 || frames < count) {

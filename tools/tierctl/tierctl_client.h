@@ -18,4 +18,19 @@ void print_json(const struct tierctl_opts *o, struct json_object *j);
 /* True if any argument after the command asks for help. */
 bool wants_help(int argc, char **argv);
 
+/*
+ * The commands' getopt_long() loops share these. An option's value: 0, or
+ * -EINVAL after an error naming --@name and what it wants. A number is a
+ * whole number in [min, max]; seconds are a positive number in
+ * [min_s, max_s].
+ */
+int opt_number(const struct tierctl_opts *o, const char *name, const char *arg, long min, long max,
+	       long *out);
+int opt_seconds(const struct tierctl_opts *o, const char *name, const char *arg, double min_s,
+		double max_s, double *out);
+/* An option getopt_long() did not know: the error, -EINVAL. */
+int opt_bad(const struct tierctl_opts *o, const char *cmd);
+/* After the loop: 0, or -EINVAL if an argument is left over. */
+int opt_no_more(const struct tierctl_opts *o, const char *cmd, int argc, char **argv);
+
 #endif /* TIERCTL_CLIENT_H */

@@ -61,6 +61,14 @@ check() {
 }
 
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+# need_bin NAME...: the project's programs in $TIERD_BIN, or fail (a test
+# of a program that was not built must not pass as skipped).
+need_bin() {
+	local b
+	for b in "$@"; do
+		[ -x "$TIERD_BIN/$b" ] || die "$TIERD_BIN/$b not built (make)"
+	done
+}
 need_cmd() {
 	local c
 	for c in "$@"; do
@@ -137,6 +145,16 @@ stop_pid() {
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	return 0
+}
+
+# no_numa_balancing: turn the kernel's automatic NUMA balancing off for this
+# test (it moves pages by itself: a test of tierd's moves wants tierd to be
+# the only mover); the old setting is restored on exit.
+no_numa_balancing() {
+	local nb=/proc/sys/kernel/numa_balancing
+	[ -w $nb ] || return 0
+	on_exit "echo $(cat $nb) > $nb"
+	echo 0 >$nb
 }
 
 # in_vm: true inside the tools/vmtest guest.

@@ -9,9 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 need_cmd jq awk
-for b in tierctl; do
-	[ -x "$TIERD_BIN/$b" ] || die "$TIERD_BIN/$b not built (make)"
-done
+need_bin tierctl
 make_tmpdir
 have_gnuplot=1
 command -v gnuplot >/dev/null 2>&1 || have_gnuplot=0
@@ -84,11 +82,8 @@ check "without -o or --data it says what is missing ($msg)" grep -q -- "-o FILE.
 # --- 2. live, from tierd -----------------------------------------------------
 need_root
 [ $have_gnuplot = 1 ] || skip "needs gnuplot (Debian package gnuplot-nox; tools/deps.sh installs it)"
-for b in tierd wl-phases; do
-	[ -x "$TIERD_BIN/$b" ] || die "$TIERD_BIN/$b not built (make)"
-done
+need_bin tierd wl-phases
 A=$(make_cgroup "tierd-heatmap.$$") || exit $?
-on_exit "_remove_cgroup '$A'"
 start_tierd
 attach_cgroup "$A"
 

@@ -11,12 +11,9 @@ need_root
 need_cmd curl jq
 command -v promtool >/dev/null 2>&1 ||
 	skip "needs promtool (Debian package prometheus; tools/deps.sh installs it)"
-for b in tierd tierctl wl-first-touch; do
-	[ -x "$TIERD_BIN/$b" ] || die "$TIERD_BIN/$b not built (make)"
-done
+need_bin tierd tierctl wl-first-touch
 make_tmpdir
 A=$(make_cgroup "tierd-metrics.$$") || exit $?
-on_exit "_remove_cgroup '$A'"
 
 # A free port: the kernel picks one (bash has no bind; python3 may be absent).
 PORT=

@@ -9,12 +9,9 @@
 N=120000 # pages: more fault records than the 4 MiB ring holds (~74000)
 need_root
 need_cmd jq bpftool
-for b in tierd tierctl wl-first-touch; do
-	[ -x "$TIERD_BIN/$b" ] || die "$TIERD_BIN/$b not built (make)"
-done
+need_bin tierd tierctl wl-first-touch
 make_tmpdir
 A=$(make_cgroup "tierd-obs-drop.$$") || exit $?
-on_exit "_remove_cgroup '$A'" # make_cgroup's own on_exit ran in a subshell
 
 start_tierd
 attach_cgroup "$A"

@@ -10,15 +10,10 @@
 N=4000 # pages per workload run: one first-touch fault each
 need_root
 need_cmd bpftool jq
-for b in tierd tierctl wl-first-touch; do
-	[ -x "$TIERD_BIN/$b" ] || die "$TIERD_BIN/$b not built (make)"
-done
+need_bin tierd tierctl wl-first-touch
 make_tmpdir
 A=$(make_cgroup "tierd-obs-a.$$") || exit $?
 B=$(make_cgroup "tierd-obs-b.$$") || exit $?
-# make_cgroup runs in $(...), a subshell: its on_exit is lost; register here.
-on_exit "_remove_cgroup '$A'"
-on_exit "_remove_cgroup '$B'"
 mkdir "$A/child" || die "cannot create $A/child"
 
 start_tierd

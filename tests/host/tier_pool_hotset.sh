@@ -16,13 +16,10 @@
 
 need_root
 need_cmd jq
-for b in tierd tierctl tier-memsrv wl-hotset; do
-	[ -x "$TIERD_BIN/$b" ] || die "$TIERD_BIN/$b not built (make)"
-done
+need_bin tierd tierctl tier-memsrv wl-hotset
 [ -r "$TIERD_LIB/libtierpager.so" ] || die "build first: make build/lib/libtierpager.so"
 make_tmpdir
 CG=$(make_cgroup "tier-pool-hotset.$$") || exit $?
-on_exit "_remove_cgroup '$CG'"
 
 status() { ctl -j status >"$TEST_TMP/status.json" 2>/dev/null && jq -r "$1" "$TEST_TMP/status.json"; }
 cg() { status ".cgroups[] | select(.path == \"$CG\") | $1"; }

@@ -7,12 +7,9 @@
 
 need_root
 need_cmd jq
-for b in tierd tierctl wl-phases; do
-	[ -x "$TIERD_BIN/$b" ] || die "$TIERD_BIN/$b not built (make)"
-done
+need_bin tierd tierctl wl-phases
 make_tmpdir
 A=$(make_cgroup "tierd-top.$$") || exit $?
-on_exit "_remove_cgroup '$A'"
 start_tierd
 attach_cgroup "$A"
 

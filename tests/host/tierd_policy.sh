@@ -9,14 +9,10 @@
 
 need_root
 need_cmd jq
-for b in tierd tierctl wl-hotset; do
-	[ -x "$TIERD_BIN/$b" ] || die "$TIERD_BIN/$b not built (make)"
-done
+need_bin tierd tierctl wl-hotset
 make_tmpdir
 A=$(make_cgroup "tierd-policy-a.$$") || exit $?
-on_exit "_remove_cgroup '$A'"
 B=$(make_cgroup "tierd-policy-b.$$") || exit $?
-on_exit "_remove_cgroup '$B'"
 
 P=$TEST_TMP/policy.json
 status() { ctl -j status >"$TEST_TMP/status.json" && jq -r "$1" "$TEST_TMP/status.json"; }

@@ -1456,7 +1456,7 @@ static void victim_release(struct victim *v, uint16_t flags)
 static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 {
 	struct victim v[EVICT_BATCH];
-	struct iovec local[EVICT_BATCH], remote[EVICT_BATCH];
+	struct iovec remote[EVICT_BATCH];
 	struct tier_pool_iov iov[EVICT_BATCH];
 	unsigned int n, i, nc = 0, nr_evicted = 0;
 	unsigned int copy_of[EVICT_BATCH], zap_first[EVICT_BATCH], nz;
@@ -1500,12 +1500,10 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 				continue;
 			}
 			v[k].protected = true;
-			local[nc].iov_base = P.evict_staging + (size_t)nc * PAGE;
-			local[nc].iov_len = PAGE;
 			remote[nc].iov_base = (void *)(v[k].r->start + v[k].idx * PAGE);
 			remote[nc].iov_len = PAGE;
 			iov[nc].slot = v[k].r->slots[v[k].idx];
-			iov[nc].buf = local[nc].iov_base;
+			iov[nc].buf = P.evict_staging + (size_t)nc * PAGE;
 			copy_of[nc++] = k;
 		}
 		i = j;
@@ -1514,7 +1512,22 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 	PROF_START(tr);
 	/* 2. copy out (an unmapped page ends the copy early: EFAULT, not SIGSEGV) */
 	if (nc) {
-		got = process_vm_readv(getpid(), local, nc, remote, nc, 0);
+		/*
+		 * Runs of adjacent pages as one remote iovec, the staging buffer
+		 * as one local one: the kernel pins pages per iovec (a lock and
+		 * a walk each time), 16 at a time within one.
+		 */
+		struct iovec whole = { .iov_base = P.evict_staging, .iov_len = (size_t)nc * PAGE };
+		unsigned int nr = 0;
+
+		for (i = 0; i < nc; i++) {
+			if (nr && (uintptr_t)remote[nr - 1].iov_base + remote[nr - 1].iov_len ==
+				      (uintptr_t)remote[i].iov_base)
+				remote[nr - 1].iov_len += PAGE;
+			else
+				remote[nr++] = remote[i];
+		}
+		got = process_vm_readv(getpid(), &whole, 1, remote, nr, 0);
 		if (got < 0)
 			got = 0;
 		for (i = (unsigned int)(got / PAGE); i < nc; i++)

@@ -302,7 +302,7 @@ static bool hook_in_pool(uint32_t pid, uint64_t addr)
 	return false;
 }
 
-static int send_cmd(uint32_t pid, const char *verb, uint64_t a, uint64_t len)
+static int send_cmd(uint32_t pid, const char *verb, uint64_t a, uint64_t len, int node)
 {
 	struct pager *p = by_pid(pid);
 	char buf[96];
@@ -315,7 +315,11 @@ static int send_cmd(uint32_t pid, const char *verb, uint64_t a, uint64_t len)
 		p->nr_dropped++;
 		return -EAGAIN;
 	}
-	k = snprintf(buf, sizeof(buf), "%s %#" PRIx64 " %" PRIu64 "\n", verb, a, len);
+	if (node >= 0) /* an older pager reads the first two fields only */
+		k = snprintf(buf, sizeof(buf), "%s %#" PRIx64 " %" PRIu64 " %d\n", verb, a, len,
+			     node);
+	else
+		k = snprintf(buf, sizeof(buf), "%s %#" PRIx64 " %" PRIu64 "\n", verb, a, len);
 	n = send(p->fd, buf, (size_t)k, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n != k) {
 		/* (a partial line cannot happen: the socket takes a short line whole or not) */
@@ -329,12 +333,12 @@ static int send_cmd(uint32_t pid, const char *verb, uint64_t a, uint64_t len)
 
 static int hook_evict(uint32_t pid, uint64_t a, uint64_t len)
 {
-	return send_cmd(pid, "evict", a, len);
+	return send_cmd(pid, "evict", a, len, -1);
 }
 
-static int hook_fetch(uint32_t pid, uint64_t a, uint64_t len)
+static int hook_fetch(uint32_t pid, uint64_t a, uint64_t len, int node)
 {
-	return send_cmd(pid, "fetch", a, len);
+	return send_cmd(pid, "fetch", a, len, node);
 }
 
 static void hook_hint(uint32_t pid, uint32_t rate)

@@ -28,9 +28,10 @@ struct tiering_pool_hooks {
 	bool (*connected)(uint32_t pid);
 	/* the pager reported the page at ADDR as in the pool */
 	bool (*in_pool)(uint32_t pid, uint64_t addr);
-	/* commands; 0 or -errno (-ENOTCONN, -EAGAIN: not sent) */
+	/* commands; 0 or -errno (-ENOTCONN, -EAGAIN: not sent). NODE: the
+	 * NUMA node the fetched pages land on (-1: the pager's default) */
 	int (*evict)(uint32_t pid, uint64_t addr, uint64_t len);
-	int (*fetch)(uint32_t pid, uint64_t addr, uint64_t len);
+	int (*fetch)(uint32_t pid, uint64_t addr, uint64_t len, int node);
 	void (*hint)(uint32_t pid, uint32_t pages_per_s);
 	/* the pagers' numbers summed over PIDS: a new "pager" object, or NULL */
 	struct json_object *(*cg_json)(const uint32_t *pids, unsigned nr);

@@ -201,6 +201,10 @@ bool tiering_maps_parse_line(const char *line, struct tiering_range *out)
 	if (*name && *name != '\n' && strncmp(name, "[heap]", 6) && strncmp(name, "[stack]", 7) &&
 	    strncmp(name, "[anon:", 6))
 		return false;
+	/* but never a pager's own tables and buffers: they are not the
+	 * workload's memory, and tierd must not move or count them */
+	if (!strncmp(name, "[anon:tierd-pager]", 18))
+		return false;
 	if (end <= start || (start | end) & (HEAT_PAGE_SIZE - 1) ||
 	    end - start < TIERING_MIN_RANGE_BYTES)
 		return false;
@@ -744,13 +748,70 @@ static int target_node(const struct tiering *tg, uint8_t to)
 	return -1; /* the pool: the pager's business, not move_pages(2)'s */
 }
 
-/* Execute the move list in order, in batches of one pid. */
-static void execute(struct tiering *tg, struct tiering_cg *cg, const struct plan_move *mv,
-		    size_t nr, uint64_t *ok_promote, uint64_t *ok_demote, uint64_t *failed)
+/*
+ * Why a move failed, counted per round for the log line (move_pages(2)'s
+ * per-page status: -ENOENT the page is not present any more (evicted or
+ * unmapped meanwhile), -EBUSY/-EAGAIN it was pinned or locked (a pager
+ * copying it out, I/O), -ENOMEM the target node is full, a node number:
+ * the kernel left it where it was).
+ */
+static void note_failure(struct tiering_cg *cg, int st)
+{
+	enum tiering_fail f;
+
+	switch (st) {
+	case -ENOENT:
+		f = TIERING_FAIL_NOT_PRESENT;
+		break;
+	case -EBUSY:
+	case -EAGAIN:
+		f = TIERING_FAIL_BUSY;
+		break;
+	case -ENOMEM:
+		f = TIERING_FAIL_NOMEM;
+		break;
+	case -ESRCH:
+		f = TIERING_FAIL_GONE;
+		break;
+	case -ENOTCONN:
+		f = TIERING_FAIL_POOL;
+		break;
+	default:
+		f = st >= 0 ? TIERING_FAIL_STAYED : TIERING_FAIL_OTHER;
+	}
+	cg->round_fail[f]++;
+	cg->fail[f]++;
+}
+
+static const char *const fail_names[TIERING_NR_FAIL] = {
+	[TIERING_FAIL_NOT_PRESENT] = "not present",
+	[TIERING_FAIL_BUSY] = "busy",
+	[TIERING_FAIL_NOMEM] = "node full",
+	[TIERING_FAIL_STAYED] = "left on its node",
+	[TIERING_FAIL_GONE] = "process gone",
+	[TIERING_FAIL_POOL] = "no pager",
+	[TIERING_FAIL_OTHER] = "other",
+};
+
+/* A page moved FROM -> TO: the per-tier counts of status follow. */
+static void count_move(struct tiering_cg *cg, uint8_t from, uint8_t to)
+{
+	if (from < HEAT_NR_TIERS && cg->nr_on_tier[from])
+		cg->nr_on_tier[from]--;
+	if (to < HEAT_NR_TIERS)
+		cg->nr_on_tier[to]++;
+}
+
+/*
+ * Execute the head of the move list: one move_pages(2) batch (one pid, at
+ * most PLACEMENT_BATCH pages). Returns the moves it consumed.
+ */
+static size_t execute(struct tiering *tg, struct tiering_cg *cg, const struct plan_move *mv,
+		      size_t nr, uint64_t *ok_promote, uint64_t *ok_demote, uint64_t *failed)
 {
 	size_t i = 0, j, n;
 
-	while (i < nr) {
+	if (i < nr) {
 		uint32_t pid = mv[i].pid;
 
 		for (n = 0; i + n < nr && n < PLACEMENT_BATCH && mv[i + n].pid == pid; n++) {
@@ -781,18 +842,21 @@ static void execute(struct tiering *tg, struct tiering_cg *cg, const struct plan
 
 				if (target_node(tg, m->to) < 0) {
 					(*failed)++;
+					note_failure(cg, -ENODEV);
 					continue;
 				}
 				st = tg->status[k++];
 				if (st == target_node(tg, m->to)) {
 					heat_set_tier(&cg->heat, pid, m->addr,
 						      (enum heat_tier)m->to);
+					count_move(cg, m->from, m->to);
 					if (m->to < m->from)
 						(*ok_promote)++;
 					else
 						(*ok_demote)++;
 				} else {
 					(*failed)++;
+					note_failure(cg, st);
 					heat_set_tier(&cg->heat, pid, m->addr,
 						      st >= 0 ? node_tier(tg, st)
 							      : HEAT_TIER_UNKNOWN);
@@ -801,6 +865,7 @@ static void execute(struct tiering *tg, struct tiering_cg *cg, const struct plan
 		}
 		i += n;
 	}
+	return i;
 }
 
 static double heat_acc(uint32_t raw)
@@ -924,20 +989,25 @@ static size_t execute_pool(struct tiering *tg, struct tiering_cg *cg, struct pla
 		       (pool[i + n].to == HEAT_TIER_POOL) == evict &&
 		       pool[i + n].addr == pool[i].addr + (n << HEAT_PAGE_SHIFT))
 			n++;
-		ret = evict ? tiering_pool_hooks->evict(pool[i].pid, pool[i].addr,
-							n << HEAT_PAGE_SHIFT)
-			    : tiering_pool_hooks->fetch(pool[i].pid, pool[i].addr,
+		if (evict)
+			ret = tiering_pool_hooks->evict(pool[i].pid, pool[i].addr,
 							n << HEAT_PAGE_SHIFT);
+		else /* onto the node of the tier the plan chose (a hot page: DRAM) */
+			ret = tiering_pool_hooks->fetch(pool[i].pid, pool[i].addr,
+							n << HEAT_PAGE_SHIFT,
+							target_node(tg, pool[i].to));
 		for (k = i; k < i + n; k++) {
 			if (ret == -EAGAIN)
 				continue; /* the pager is behind: the next round asks again */
 			if (ret < 0) {
 				(*failed)++;
+				note_failure(cg, ret);
 				continue;
 			}
 			/* sent: assume done; the pager's next report says what is */
 			heat_set_tier(&cg->heat, pool[k].pid, pool[k].addr,
 				      (enum heat_tier)pool[k].to);
+			count_move(cg, pool[k].from, pool[k].to);
 			if (evict)
 				(*ok_demote)++;
 			else
@@ -949,13 +1019,68 @@ static size_t execute_pool(struct tiering *tg, struct tiering_cg *cg, struct pla
 	return j;
 }
 
-int tiering_round(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms)
+/* The round's end: totals, the log line, rates, the next round's time. */
+static void round_end(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms)
+{
+	const struct policy *p = &tg->policy;
+
+	cg->promoted += cg->round_promoted;
+	cg->demoted += cg->round_demoted;
+	cg->move_failed += cg->round_failed;
+	if (cg->plan.nr_moves && !tg->dry_run) {
+		char why[256] = "";
+		size_t len = 0;
+
+		for (unsigned f = 0; f < TIERING_NR_FAIL && len < sizeof(why); f++)
+			if (cg->round_fail[f])
+				len += (size_t)snprintf(why + len, sizeof(why) - len,
+							"%s%s %" PRIu64, len ? ", " : " (",
+							fail_names[f], cg->round_fail[f]);
+		if (len && len < sizeof(why) - 1)
+			strcat(why, ")");
+		log_info("round %s: moved %" PRIu64 " up, %" PRIu64 " down, %" PRIu64
+			 " failed%s in %.1f ms; cool-down %u ms",
+			 cg->path, cg->round_promoted, cg->round_demoted, cg->round_failed, why,
+			 (mono_ns() - cg->round_t0_ns) / 1e6, p->moves.cooldown_ms);
+	}
+	cg->nr_pending = cg->pending_done = 0;
+	update_rates(tg, cg, now_ms);
+	cg->next_round_ms = now_ms + p->moves.interval_ms +
+			    (cg->plan.nr_moves && !tg->dry_run ? p->moves.cooldown_ms : 0);
+}
+
+/*
+ * The round's move_pages(2) moves still to make (tg->moves from
+ * cg->pending_done on), until DEADLINE_NS (0: all of them); then its end.
+ * Returns 1 while moves remain, else 0. Between two slices the main loop
+ * serves the control socket and drains the observer: heat only grows
+ * meanwhile, and no other round starts (tiering_tick), so the list and
+ * the tables it points into stay valid.
+ */
+static int round_continue(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms,
+			  uint64_t deadline_ns)
+{
+	while (cg->pending_done < cg->nr_pending) {
+		cg->pending_done +=
+		    execute(tg, cg, tg->moves + cg->pending_done, cg->nr_pending - cg->pending_done,
+			    &cg->round_promoted, &cg->round_demoted, &cg->round_failed);
+		if (deadline_ns && mono_ns() >= deadline_ns)
+			break;
+	}
+	if (cg->pending_done < cg->nr_pending)
+		return 1;
+	round_end(tg, cg, now_ms);
+	return 0;
+}
+
+/* A round up to its first slice of moves (BOUNDED) or to its end. */
+static int round_start(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms, bool bounded)
 {
 	const struct policy *p = &tg->policy;
 	struct policy_cgroup pc = {
 		.path = cg->path, .dram = cg->dram, .cxl = cg->cxl, .pool = cg->pool
 	};
-	uint64_t t0 = mono_ns(), promoted = 0, demoted = 0, failed = 0;
+	uint64_t t0 = mono_ns();
 	char budget[64], after[64];
 	size_t cap;
 	int ret;
@@ -999,22 +1124,18 @@ int tiering_round(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms)
 		return ret;
 	}
 	fmt_pages(budget, sizeof(budget), cg->budget.dram_pages);
+	memset(cg->round_fail, 0, sizeof(cg->round_fail));
+	cg->round_promoted = cg->round_demoted = cg->round_failed = 0;
+	cg->nr_pending = cg->pending_done = 0;
 	if (cg->plan.nr_moves && !tg->dry_run) {
 		ret = scratch_reserve(tg, PLACEMENT_BATCH);
 		if (ret < 0)
 			return ret;
-		execute(tg, cg, tg->moves,
-			execute_pool(tg, cg, tg->moves, cg->plan.nr_moves, &promoted, &demoted,
-				     &failed),
-			&promoted, &demoted, &failed);
-		cg->promoted += promoted;
-		cg->demoted += demoted;
-		cg->move_failed += failed;
+		/* the pool's moves are commands, sent now; move_pages(2) follows */
+		cg->nr_pending =
+		    execute_pool(tg, cg, tg->moves, cg->plan.nr_moves, &cg->round_promoted,
+				 &cg->round_demoted, &cg->round_failed);
 		cg->nr_moving_rounds++;
-		cg->nr_on_tier[HEAT_TIER_DRAM] += promoted;
-		cg->nr_on_tier[HEAT_TIER_DRAM] -= demoted <= cg->nr_on_tier[HEAT_TIER_DRAM]
-						      ? demoted
-						      : cg->nr_on_tier[HEAT_TIER_DRAM];
 	}
 	cg->round_ns = mono_ns() - t0;
 	fmt_pages(after, sizeof(after), cg->plan.nr_after[HEAT_TIER_DRAM]);
@@ -1024,7 +1145,7 @@ int tiering_round(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms)
 			 "incumbents >= %.2f), %" PRIu64 " to CXL (cold: below the DRAM cut; "
 			 "wanted %" PRIu64 "/%" PRIu64 ", limits %" PRIu64 "/%" PRIu64
 			 " per round); DRAM %" PRIu64 " -> %s of budget %s, CXL %" PRIu64
-			 "; %s in %.1f ms%s",
+			 "; %s; planned in %.1f ms",
 			 tg->dry_run ? "dry run: " : "", cg->path,
 			 tg->dry_run ? "would promote" : "promote",
 			 cg->plan.nr_planned[PLAN_CXL_TO_DRAM], heat_acc(cg->plan.dram.enter_heat),
@@ -1033,15 +1154,27 @@ int tiering_round(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms)
 			 cg->budget.max_promote_pages, cg->budget.max_demote_pages,
 			 cg->plan.nr_pages[HEAT_TIER_DRAM], after, budget,
 			 cg->plan.nr_pages[HEAT_TIER_CXL],
-			 tg->dry_run ? "nothing moved (dry run)" : "moved", cg->round_ns / 1e6, "");
-	if (cg->plan.nr_moves && !tg->dry_run)
-		log_info("round %s: moved %" PRIu64 " up, %" PRIu64 " down, %" PRIu64
-			 " failed; cool-down %u ms",
-			 cg->path, promoted, demoted, failed, p->moves.cooldown_ms);
-	update_rates(tg, cg, now_ms);
-	cg->next_round_ms = now_ms + p->moves.interval_ms +
-			    (cg->plan.nr_moves && !tg->dry_run ? p->moves.cooldown_ms : 0);
-	return 0;
+			 tg->dry_run ? "nothing moved (dry run)" : "moving", cg->round_ns / 1e6);
+	if (cg->plan.nr_moves && cg->budget.pool)
+		log_info("%sround %s: pool: %" PRIu64 " page(s) CXL->pool, %" PRIu64
+			 " DRAM->pool (cold: below the CXL cut, heat < %.2f), %" PRIu64
+			 " pool->DRAM, %" PRIu64 " pool->CXL; CXL %" PRIu64 " -> %" PRIu64
+			 " of budget %" PRIu64 ", pool %" PRIu64 " -> %" PRIu64,
+			 tg->dry_run ? "dry run: " : "", cg->path,
+			 cg->plan.nr_planned[PLAN_CXL_TO_POOL],
+			 cg->plan.nr_planned[PLAN_DRAM_TO_POOL], heat_acc(cg->plan.cxl.enter_heat),
+			 cg->plan.nr_planned[PLAN_POOL_TO_DRAM],
+			 cg->plan.nr_planned[PLAN_POOL_TO_CXL], cg->plan.nr_pages[HEAT_TIER_CXL],
+			 cg->plan.nr_after[HEAT_TIER_CXL], cg->budget.cxl_pages,
+			 cg->plan.nr_pages[HEAT_TIER_POOL], cg->plan.nr_after[HEAT_TIER_POOL]);
+	cg->round_t0_ns = t0;
+	return round_continue(tg, cg, now_ms, bounded ? mono_ns() + TIERING_SLICE_NS : 0) < 0 ? -EIO
+											      : 0;
+}
+
+int tiering_round(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms)
+{
+	return round_start(tg, cg, now_ms, false);
 }
 
 static void update_damon(struct tiering *tg, uint64_t now_ms)
@@ -1064,11 +1197,18 @@ uint64_t tiering_tick(struct tiering *tg, uint64_t now_ms)
 	bool ran = false;
 	unsigned i;
 
+	/* a round still moving pages: its next slice, and nothing else */
+	for (i = 0; i < tg->nr_cgs; i++) {
+		struct tiering_cg *cg = tg->cgs[i];
+
+		if (cg->pending_done < cg->nr_pending)
+			return round_continue(tg, cg, now_ms, mono_ns() + TIERING_SLICE_NS) ? 0 : 1;
+	}
 	for (i = 0; i < tg->nr_cgs; i++) {
 		struct tiering_cg *cg = tg->cgs[i];
 
 		if (now_ms >= cg->next_round_ms) {
-			if (tiering_round(tg, cg, now_ms) < 0)
+			if (round_start(tg, cg, now_ms, true) < 0)
 				cg->next_round_ms = now_ms + tg->policy.moves.interval_ms;
 			ran = true;
 		}
@@ -1180,6 +1320,15 @@ struct json_object *tiering_cg_json(const struct tiering *tg, const struct tieri
 	json_object_object_add(o, "promoted_pages", json_object_new_uint64(cg->promoted));
 	json_object_object_add(o, "demoted_pages", json_object_new_uint64(cg->demoted));
 	json_object_object_add(o, "move_failed_pages", json_object_new_uint64(cg->move_failed));
+	{
+		struct json_object *fb = json_object_new_object();
+
+		for (i = 0; i < TIERING_NR_FAIL; i++)
+			if (cg->fail[i])
+				json_object_object_add(fb, fail_names[i],
+						       json_object_new_uint64(cg->fail[i]));
+		json_object_object_add(o, "move_failed_by", fb);
+	}
 	json_object_object_add(o, "promote_pages_per_s", json_object_new_double(cg->promote_per_s));
 	json_object_object_add(o, "demote_pages_per_s", json_object_new_double(cg->demote_per_s));
 	json_object_object_add(o, "kernel_promote_pages_per_s",

@@ -34,6 +34,9 @@
 #define TIERING_MAX_RANGES 4096
 #define TIERING_RATE_WINDOW_MS 10000
 #define TIERING_RATE_SAMPLES 64
+/* tierd's loop makes a round's move_pages(2) moves this long at a time
+ * (then it serves status and drains the observer before the next slice) */
+#define TIERING_SLICE_NS (50ull * 1000 * 1000)
 
 struct tiering_range {
 	uint64_t start, end; /* page-aligned, [start, end) */
@@ -55,6 +58,18 @@ struct tiering_ops {
 };
 
 extern const struct tiering_ops tiering_sys_ops;
+
+/* Why a planned move did not happen (round log, status move_failed_by). */
+enum tiering_fail {
+	TIERING_FAIL_NOT_PRESENT,
+	TIERING_FAIL_BUSY,
+	TIERING_FAIL_NOMEM,
+	TIERING_FAIL_STAYED,
+	TIERING_FAIL_GONE,
+	TIERING_FAIL_POOL,
+	TIERING_FAIL_OTHER,
+	TIERING_NR_FAIL,
+};
 
 enum tiering_sampler {
 	TIERING_SAMPLER_FAULTS,
@@ -87,6 +102,10 @@ struct tiering_cg {
 	/* totals and rates */
 	uint64_t nr_rounds, nr_moving_rounds;
 	uint64_t promoted, demoted, move_failed; /* pages, executed by tierd */
+	uint64_t fail[TIERING_NR_FAIL], round_fail[TIERING_NR_FAIL]; /* by cause */
+	/* the round in progress: tg->moves[pending_done, nr_pending) to make */
+	size_t nr_pending, pending_done;
+	uint64_t round_t0_ns, round_promoted, round_demoted, round_failed;
 	uint64_t prev_rate_ms;
 	/* per-round samples of the counters: rates are over the last
 	 * TIERING_RATE_WINDOW_MS, not one round (most rounds move nothing) */
@@ -152,9 +171,11 @@ struct tiering_cg *tiering_find(struct tiering *tg, uint64_t id);
 /* An observer record (fault or DAMON region) -> heat. */
 void tiering_on_record(struct tiering *tg, const struct tierd_rec_hdr *rec, size_t size);
 
-/* Run the rounds that are due at NOW_MS. Returns ms until the next one. */
+/* Run the rounds that are due at NOW_MS; a round's moves are made in
+ * slices of TIERING_SLICE_NS over several calls. Returns ms until the
+ * next one. */
 uint64_t tiering_tick(struct tiering *tg, uint64_t now_ms);
-/* One round for CG now (tests call this directly). */
+/* One whole round for CG now, moves included (tests call this directly). */
 int tiering_round(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms);
 
 enum tiering_sampler tiering_sampler(const struct tiering *tg);

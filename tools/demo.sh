@@ -194,9 +194,21 @@ mibq() { awk -v b="$(cgq "$1 // 0")" 'BEGIN { printf "%.1f MiB", b / 1048576 }';
 say "summary"
 echo "tiers:           $TIERS ($([ $TIERS = 3 ] && echo 'DRAM, CXL, pool' || echo 'DRAM and pool: one NUMA node, no CXL tier'))"
 echo "budget:          DRAM ${dram_mib}M${cxl_args:+, CXL ${cxl_mib}M}, pool on"
-echo "bytes in DRAM:   $(mibq .tiering.bytes.dram)"
-[ $TIERS = 3 ] && echo "bytes in CXL:    $(mibq .tiering.bytes.cxl)"
-echo "bytes in pool:   $(mibq .tiering.pager.pool_bytes) (pager's count; tierd's heat table: $(mibq .tiering.bytes.pool))"
+# the cgroup's own anonymous bytes per node (memory.numa_stat): what the
+# kernel charges, next to tierd's view (its last round)
+anon_node() { awk -v n="N$1=" '$1 == "anon" { for (i = 2; i <= NF; i++) if (index($i, n) == 1) { sub(n, "", $i); print $i } }' "$CG/memory.numa_stat" 2>/dev/null; }
+within() { # BYTES BUDGET_MIB -> "within" / "OVER" the budget (1 MiB slack)
+	awk -v b="${1:-0}" -v m="$2" 'BEGIN { print (b <= (m + 1) * 1048576) ? "within budget" : "OVER budget" }'
+}
+dram_node=$(jq -r '.tiering.tiers.dram[0] // 0' "$tmp/status.json")
+cxl_node=$(jq -r '.tiering.tiers.cxl[0] // empty' "$tmp/status.json")
+n_dram=$(anon_node "$dram_node")
+echo "bytes in DRAM:   $(mibq .tiering.bytes.dram) of ${dram_mib} MiB budget, $(within "$n_dram" "$dram_mib") (cgroup anon on node $dram_node: $(awk -v b="${n_dram:-0}" 'BEGIN { printf "%.1f MiB", b / 1048576 }'))"
+if [ $TIERS = 3 ] && [ -n "$cxl_node" ]; then
+	n_cxl=$(anon_node "$cxl_node")
+	echo "bytes in CXL:    $(mibq .tiering.bytes.cxl) of ${cxl_mib} MiB budget, $(within "$n_cxl" "$cxl_mib") (cgroup anon on node $cxl_node: $(awk -v b="${n_cxl:-0}" 'BEGIN { printf "%.1f MiB", b / 1048576 }'))"
+fi
+echo "bytes in pool:   $(mibq .tiering.pager.pool_bytes), the rest (pager's count; tierd's heat table: $(mibq .tiering.bytes.pool))"
 echo "moves by tierd:  $(cgq .tiering.promoted_pages) pages up, $(cgq .tiering.demoted_pages) down ($(cgq .tiering.pager.evict_cmd_pages) pages asked to the pool, $(cgq .tiering.pager.fetch_cmd_pages) back)"
 echo "pool faults:     $(cgq .tiering.pager.pool_faults) ($(cgq '.tiering.pager.pool_faults_per_s | floor')/s at the end), prefetched $(cgq .tiering.pager.prefetches)"
 echo "fetch latency:   $(awk -v a="$(cgq .tiering.pager.fetch_p50_ns)" -v b="$(cgq .tiering.pager.fetch_p99_ns)" 'BEGIN { printf "p50 %.1f us, p99 %.1f us", a / 1000, b / 1000 }') (the last second's fetches; TCP on loopback)"

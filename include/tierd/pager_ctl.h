@@ -33,7 +33,11 @@
  *
  *   evict ADDR LEN      take the resident managed pages of [ADDR, ADDR+LEN)
  *                       to the pool (pages being written are skipped)
- *   fetch ADDR LEN      bring the pool pages of [ADDR, ADDR+LEN) back
+ *   fetch ADDR LEN [NODE]
+ *                       bring the pool pages of [ADDR, ADDR+LEN) back, onto
+ *                       NUMA node NODE when given (preferred: another node
+ *                       if it is full), else where the pager's own fetches
+ *                       go; tierd names the tier its plan put them in
  *   hint PAGES_PER_S    arm hint faults on that many random resident
  *                       pages per second (0: off; policy heat.hint_pages_per_s)
  *

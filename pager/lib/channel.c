@@ -17,6 +17,11 @@
  * - Commands are executed with the same entry points a program would use
  *   (tier_pager_evict/tier_pager_fetch), so their races with faults are
  *   the pager's usual ones.
+ * - A fetch command may name a NUMA node: tier_pager_fetch() installs the
+ *   pages from this thread (UFFDIO_COPY allocates by the caller's
+ *   mempolicy), so this thread prefers that node for the command — tierd
+ *   puts a page it fetches back into the tier its plan chose (DRAM for a
+ *   hot one), not where the pager's fault handlers put pages (CXL).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -32,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
+#include <linux/mempolicy.h>
 
 #include "tierd/ctl.h"
 #include "tierd/pager.h"
@@ -59,7 +66,9 @@ static struct channel {
 	uint64_t lat_prev[LAT_BUCKETS];
 	uint64_t cmd_evicted, cmd_fetched; /* pages asked for by tierd */
 	bool lost_logged;
-} C = { .fd = -1 };
+	int fetch_node; /* this thread's preferred node; -1: as it started */
+	bool node_warned;
+} C = { .fd = -1, .fetch_node = -1 };
 
 static uint64_t ch_now_ns(void)
 {
@@ -222,10 +231,40 @@ static void ch_report(void)
 	ch_send("pool_end\n", 9);
 }
 
+/*
+ * Where this thread's next UFFDIO_COPY allocates: NODE preferred (another
+ * node when it is full: a fetch must not fail for want of DRAM), or the
+ * mempolicy the thread started with (-1). Changed only when it differs.
+ */
+static void ch_fetch_node(int node)
+{
+	unsigned long mask[4] = { 0 };
+	long rc;
+
+	if (node == C.fetch_node || node >= (int)(sizeof(mask) * 8))
+		return;
+	if (node >= 0) {
+		mask[node / 64] = 1ul << (node % 64);
+		rc = syscall(SYS_set_mempolicy, MPOL_PREFERRED, mask, sizeof(mask) * 8);
+	} else {
+		rc = syscall(SYS_set_mempolicy, MPOL_DEFAULT, NULL, 0);
+	}
+	if (rc < 0) {
+		if (!C.node_warned)
+			tp_log("set_mempolicy(node %d) for tierd's fetches: %s; they land where "
+			       "the kernel puts them",
+			       node, strerror(errno));
+		C.node_warned = true;
+		return;
+	}
+	C.fetch_node = node;
+}
+
 static void ch_line(char *line)
 {
 	unsigned long long a, l;
 	unsigned int rate;
+	int node;
 
 	if (!C.registered) {
 		/* the answer to the hello */
@@ -245,7 +284,10 @@ static void ch_line(char *line)
 		C.cmd_evicted += l / CH_PAGE;
 		tier_pager_evict((void *)(uintptr_t)a, (size_t)l);
 	} else if (sscanf(line, "fetch %llx %llu", &a, &l) == 2) {
+		if (sscanf(line, "fetch %llx %llu %d", &a, &l, &node) != 3 || node < 0)
+			node = -1;
 		C.cmd_fetched += l / CH_PAGE;
+		ch_fetch_node(node);
 		tier_pager_fetch((void *)(uintptr_t)a, (size_t)l);
 	} else if (sscanf(line, "hint %u", &rate) == 1) {
 		tp_hint_set_rate(rate);

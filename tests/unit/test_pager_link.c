@@ -145,12 +145,14 @@ static void test_reports(void **state)
 
 	/* commands */
 	assert_int_equal(h->evict(pid, 0x7f0000, 3 * 4096), 0);
-	assert_int_equal(h->fetch(pid, 0x7f4000, 4096), 0);
+	assert_int_equal(h->fetch(pid, 0x7f4000, 4096, -1), 0);
+	assert_int_equal(h->fetch(pid, 0x7f8000, 8192, 0), 0);
 	h->hint(pid, 250);
 	h->hint(pid, 250); /* unchanged: not sent again */
 	len = (size_t)read(p.peer, buf, sizeof(buf) - 1);
 	buf[len] = 0;
-	assert_string_equal(buf, "evict 0x7f0000 12288\nfetch 0x7f4000 4096\nhint 250\n");
+	assert_string_equal(
+	    buf, "evict 0x7f0000 12288\nfetch 0x7f4000 4096\nfetch 0x7f8000 8192 0\nhint 250\n");
 	assert_int_equal(h->evict(pid + 1, 0x7f0000, 4096), -ENOTCONN);
 	pair_close(&p);
 	assert_null(h->cg_json(&pid, 1));

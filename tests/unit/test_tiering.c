@@ -271,6 +271,13 @@ static void test_maps_lines(void **state)
 	    "7ffc00000000-7ffc00100000 rw-p 00000000 00:00 0                          [vvar]\n",
 	    &r));
 	assert_false(tiering_maps_parse_line("garbage\n", &r));
+	/* a named anonymous VMA is the workload's; the pager's own is not */
+	assert_true(tiering_maps_parse_line(
+	    "7f0000000000-7f0020000000 rw-p 00000000 00:00 0                  [anon:jemalloc]\n",
+	    &r));
+	assert_false(tiering_maps_parse_line(
+	    "7f0000000000-7f0020000000 rw-p 00000000 00:00 0              [anon:tierd-pager]\n",
+	    &r));
 }
 
 static void test_sync_keeps_heat(void **state)

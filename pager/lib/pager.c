@@ -90,6 +90,7 @@
 #define MAX_REGIONS 8192
 #define MAX_OWN 256
 #define HANDLER_STACK_BYTES (256u << 10)
+#define SCANNER_STACK_BYTES (256u << 10)
 #define DEFAULT_POOL_BYTES (64ull << 30)
 
 struct tp_region {
@@ -160,7 +161,9 @@ static struct pager {
 	size_t arena_used, arena_size;
 
 	struct tp_scan scan; /* pager_scan.c */
-	_Atomic uintptr_t thread_heap[17]; /* a malloc'd address per pager thread */
+	_Atomic uintptr_t thread_heap[18]; /* a malloc'd address per pager thread */
+	pthread_t scanner;
+	bool scanner_started;
 	_Atomic bool threads_go;
 
 	struct tier_pager_stats st; /* counters updated with atomics */
@@ -1460,6 +1463,7 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 	struct tier_pool_iov iov[EVICT_BATCH];
 	unsigned int n, i, nc = 0, nr_evicted = 0;
 	unsigned int copy_of[EVICT_BATCH], zap_first[EVICT_BATCH], nz;
+	bool exact = false; /* write-protect runs without gaps */
 	struct iovec zap[EVICT_BATCH];
 	bool batched;
 	ssize_t got;
@@ -1477,6 +1481,7 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 	/* 1. write-protect the pages that must be copied, a run per ioctl */
 	for (i = 0; i < n;) {
 		unsigned int j = i + 1, k;
+		uint64_t span;
 
 		if (!v[i].copy) {
 			i++;
@@ -1489,11 +1494,18 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 		 * that handle_wp resolves like any other.
 		 */
 		while (j < n && v[j].copy && v[j].r == v[i].r && v[j].idx > v[j - 1].idx &&
-		       v[j].idx - v[j - 1].idx <= WP_GAP)
+		       v[j].idx - v[j - 1].idx <= (exact ? 1 : WP_GAP))
 			j++;
-		rc = uffd_wp(v[i].r->start + v[i].idx * PAGE,
-			     (size_t)(v[j - 1].idx - v[i].idx + 1) * PAGE, true);
+		span = v[j - 1].idx - v[i].idx + 1;
+		rc = uffd_wp(v[i].r->start + v[i].idx * PAGE, (size_t)span * PAGE, true);
 		PROF_COUNT(PE_WPRUNS, j - i);
+		if (rc && span > j - i && !exact) {
+			/* something between them is not registered (a new mapping
+			 * in an unmapped hole): protect exactly the victims */
+			exact = true;
+			continue;
+		}
+		exact = false;
 		for (k = i; k < j; k++) {
 			if (rc) {
 				v[k].aborted = true;
@@ -1778,9 +1790,27 @@ uintptr_t tp_pick_resident(uint64_t rnd)
 	return found;
 }
 
+/*
+ * The /proc/self/maps scanner, every 20 ms, in a thread of its own: new
+ * memory must be managed before the program fills it (found only once
+ * touched, its pages are adopted as resident all at once, over the
+ * limit), also while the evictor waits on a slow or reconnecting pool.
+ */
+static void *scanner_main(void *arg)
+{
+	thread_begin((unsigned int)(uintptr_t)arg);
+	while (!P.stopping) {
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = 20000000 };
+
+		if (P.opts.scan_maps && !P.paused)
+			tp_scan_tick(&P.scan);
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
 static void *evictor_main(void *arg)
 {
-	uint64_t last_scan_ns = 0;
 	uint64_t spin_ns = (uint64_t)(P.opts.spin_us ? P.opts.spin_us : 200) * 1000;
 
 	thread_begin((unsigned int)(uintptr_t)arg);
@@ -1813,10 +1843,6 @@ static void *evictor_main(void *arg)
 			pthread_mutex_unlock(&P.evict_lock);
 			P.evictor_busy = false;
 			busy = got > 0;
-		}
-		if (P.opts.scan_maps && !P.paused && now_ns() - last_scan_ns > 20000000ull) {
-			tp_scan_tick(&P.scan);
-			last_scan_ns = now_ns();
 		}
 		if (busy)
 			continue;
@@ -1981,6 +2007,9 @@ void tier_pager_shutdown(void)
 	kick_evictor();
 	if (P.evictor_started)
 		pthread_join(P.evictor, NULL);
+	if (P.scanner_started)
+		pthread_join(P.scanner, NULL);
+	P.evictor_started = P.scanner_started = false;
 	if (write(P.stop_fd, &one, sizeof(one)) < 0) {
 		/* the handlers also see P.stopping within a second */
 	}
@@ -2140,7 +2169,7 @@ static void setup_policy(void)
 /* Wait for the @n pager threads' heap addresses, own their arenas, let them go. */
 static int own_thread_heaps(unsigned int n)
 {
-	uintptr_t heaps[17];
+	uintptr_t heaps[18];
 	uint64_t deadline = now_ns() + 10000000000ull;
 	unsigned int i, in_main;
 
@@ -2289,7 +2318,23 @@ int tier_pager_init(const struct tier_pager_opts *o)
 		}
 		P.evictor_started = true;
 	}
-	rc = own_thread_heaps(P.nr_handlers + 1);
+	{
+		void *stack = tp_own_map(SCANNER_STACK_BYTES, true);
+
+		pthread_attr_init(&attr);
+		if (stack)
+			pthread_attr_setstack(&attr, stack, SCANNER_STACK_BYTES);
+		pthread_attr_setsigmask_np(&attr, &all_signals);
+		rc = -pthread_create(&P.scanner, &attr, scanner_main,
+				     (void *)(uintptr_t)(P.nr_handlers + 1));
+		pthread_attr_destroy(&attr);
+		if (rc) {
+			set_err(rc, "cannot start the maps scanner thread: %s", strerror(-rc));
+			goto out_stop_threads;
+		}
+		P.scanner_started = true;
+	}
+	rc = own_thread_heaps(P.nr_handlers + 2);
 	if (rc)
 		goto out_stop_threads;
 	{

@@ -2,7 +2,7 @@
 /*
  * tier-memsrv — lend a region of this machine's RAM to tierd's memory pool.
  *
- *   tier-memsrv --listen URI... --size SIZE [--lease-grace SECS] [-v]
+ *   tier-memsrv --listen URI... --size SIZE [--lease-grace SECS] [--drop-every SECS] [-v]
  *   URI: tcp://HOST:PORT, rdma://HOST:PORT, shm:/PATH (one of each at most
  *   per kind is typical; all listeners share the one region)
  *
@@ -64,6 +64,44 @@ struct stream_conn {
 	struct lease_ref ref;
 	unsigned char *body;
 };
+
+/*
+ * The open TCP connections, for --drop-every (fault injection: a test
+ * drops every client's connection to exercise its reconnect path; the
+ * leases linger for the grace period, so the clients reattach).
+ */
+#define MAX_STREAMS 1024
+static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stream_conn *streams[MAX_STREAMS];
+
+static void stream_track(struct stream_conn *c, bool add)
+{
+	int i;
+
+	pthread_mutex_lock(&streams_lock);
+	for (i = 0; i < MAX_STREAMS; i++) {
+		if (streams[i] == (add ? NULL : c)) {
+			streams[i] = add ? c : NULL;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&streams_lock);
+}
+
+static int drop_streams(void)
+{
+	int i, n = 0;
+
+	pthread_mutex_lock(&streams_lock);
+	for (i = 0; i < MAX_STREAMS; i++) {
+		if (streams[i] && !streams[i]->is_shm) {
+			shutdown(streams[i]->fd, SHUT_RDWR); /* its thread sees EOF and ends */
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&streams_lock);
+	return n;
+}
 
 static int read_full(int fd, void *buf, size_t len)
 {
@@ -262,6 +300,7 @@ static void *stream_thread(void *arg)
 	}
 	lease_detach(&c->ref);
 	memsrv_vlog("%s disconnected", c->peer);
+	stream_track(c, false);
 	close(c->fd);
 	free(c->body);
 	free(c);
@@ -301,8 +340,10 @@ static void start_stream(int fd, const char *peer, bool is_shm)
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	stream_track(c, true);
 	if (pthread_create(&t, &attr, stream_thread, c)) {
 		memsrv_log("cannot start a thread for %s", peer);
+		stream_track(c, false);
 		close(fd);
 		free(c->body);
 		free(c);
@@ -492,12 +533,15 @@ static void cleanup(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tier-memsrv --listen URI... --size SIZE [--lease-grace SECS] [-v]\n"
+	fprintf(f, "usage: tier-memsrv --listen URI... --size SIZE [--lease-grace SECS]\n"
+		   "                   [--drop-every SECS] [-v]\n"
 		   "  URI: tcp://HOST:PORT, rdma://HOST:PORT or shm:/PATH (PATH on tmpfs or DAX;\n"
 		   "       clients get leases over the unix socket PATH.sock)\n"
 		   "  SIZE: bytes lent to the pool, e.g. 512M or 8G (allocated and locked now)\n"
 		   "  --lease-grace SECS: keep a disconnected client's pages this long for it\n"
-		   "       to reconnect (default 30)\n");
+		   "       to reconnect (default 30)\n"
+		   "  --drop-every SECS: fault injection for tests: disconnect every tcp:// and\n"
+		   "       rdma:// client every SECS seconds (they must reconnect and reattach)\n");
 }
 
 int main(int argc, char **argv)
@@ -506,6 +550,7 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "size", required_argument, NULL, 's' },
 		{ "lease-grace", required_argument, NULL, 'g' },
+		{ "drop-every", required_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -515,13 +560,14 @@ int main(int argc, char **argv)
 	const char *shm = NULL;
 	struct pollfd pfd[MAX_LISTENERS + 1];
 	uint64_t size_bytes = 0;
-	unsigned int grace_s = 30;
+	unsigned int grace_s = 30, drop_every_s = 0;
+	uint64_t next_drop_ms = 0;
 	int nr_uris = 0, i, o, rc, sfd;
 	char err[512], *end;
 	sigset_t mask;
 	long v;
 
-	while ((o = getopt_long(argc, argv, "l:s:g:vh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "l:s:g:D:vh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'l':
 			if (nr_uris == MAX_LISTENERS) {
@@ -548,6 +594,15 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			grace_s = (unsigned int)v;
+			break;
+		case 'D':
+			v = strtol(optarg, &end, 10);
+			if (*end || !*optarg || v < 1 || v > 86400) {
+				memsrv_log("bad --drop-every \"%s\": expected seconds, 1-86400",
+					   optarg);
+				return 2;
+			}
+			drop_every_s = (unsigned int)v;
 			break;
 		case 'v':
 			memsrv_verbose = true;
@@ -659,6 +714,14 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		lease_reap(lease_now_ms());
+		if (drop_every_s && lease_now_ms() >= next_drop_ms) {
+			if (next_drop_ms) {
+				int n = drop_streams() + memsrv_rdma_drop_all();
+
+				memsrv_log("--drop-every: dropped %d connection(s)", n);
+			}
+			next_drop_ms = lease_now_ms() + drop_every_s * 1000ull;
+		}
 		if (rc <= 0)
 			continue;
 		if (pfd[nr_listeners].revents) {

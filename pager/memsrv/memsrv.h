@@ -64,5 +64,7 @@ extern uint64_t (*lease_now_ms)(void);
 int memsrv_rdma_listen(const char *host, const char *port, int *fd);
 void memsrv_rdma_handle(void);
 void memsrv_rdma_shutdown(void);
+/* Disconnect every RDMA client (--drop-every); returns how many. */
+int memsrv_rdma_drop_all(void);
 
 #endif /* TIERD_MEMSRV_H */

@@ -301,6 +301,17 @@ void memsrv_rdma_handle(void)
 	}
 }
 
+int memsrv_rdma_drop_all(void)
+{
+	struct rdma_client *cl;
+	int n = 0;
+
+	/* the DISCONNECTED events that follow free them (client_gone) */
+	for (cl = clients; cl; cl = cl->next, n++)
+		rdma_disconnect(cl->id);
+	return n;
+}
+
 void memsrv_rdma_shutdown(void)
 {
 	struct rdma_client *cl;

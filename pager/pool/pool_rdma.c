@@ -487,6 +487,38 @@ static struct ibv_mr *find_mr(struct tier_pool_conn *c, const void *buf)
 }
 
 /*
+ * Read @ch's pending CM events: -ECONNRESET if one says its connection is
+ * over. The server's disconnect (DREQ) arrives as a CM event and nothing
+ * else: the QP stays ready to send, and what is posted to the vanished
+ * remote QP is retried by the transport for a long time before it fails.
+ */
+static int chan_check_cm(struct rdma_chan *ch)
+{
+	struct rdma_cm_event *ev;
+	int rc = 0;
+
+	while (!rdma_get_cm_event(ch->ec, &ev)) { /* non-blocking: EAGAIN ends it */
+		if (ev->id == ch->id) {
+			switch (ev->event) {
+			case RDMA_CM_EVENT_DISCONNECTED:
+			case RDMA_CM_EVENT_DEVICE_REMOVAL:
+			case RDMA_CM_EVENT_ADDR_CHANGE:
+			case RDMA_CM_EVENT_CONNECT_ERROR:
+			case RDMA_CM_EVENT_UNREACHABLE:
+				tier_pool_set_error("the connection ended: %s",
+						    rdma_event_str(ev->event));
+				rc = -ECONNRESET;
+				break;
+			default:
+				break;
+			}
+		}
+		rdma_ack_cm_event(ev); /* or left over from an earlier connection */
+	}
+	return rc;
+}
+
+/*
  * Wait for @nr completions of work requests numbered from @first_wr_id on
  * @ch. 0, -EIO (a completion failed) or -ETIMEDOUT. A completion of an
  * earlier batch (one given up on, whose QP was torn down: its flushes can
@@ -497,7 +529,8 @@ static int wait_completions(struct rdma_chan *ch, uint64_t first_wr_id, unsigned
 			    uint64_t deadline_ms)
 {
 	struct ibv_wc wc[32];
-	struct pollfd p = { .fd = ch->cc->fd, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = ch->cc->fd, .events = POLLIN },
+			       { .fd = ch->ec->fd, .events = POLLIN } };
 	uint64_t spin_until = now_ns() + RDMA_SPIN_NS, now;
 	unsigned int got = 0;
 	int k, i, rc = 0;
@@ -540,13 +573,16 @@ static int wait_completions(struct rdma_chan *ch, uint64_t first_wr_id, unsigned
 			tier_pool_set_error("no RDMA completion before the request timeout");
 			return -ETIMEDOUT;
 		}
-		if (poll(&p, 1, (int)(deadline_ms - now)) > 0) {
+		if (poll(p, 2, (int)(deadline_ms - now)) > 0) {
 			struct ibv_cq *ev_cq;
 			void *ctx;
 
-			if (!ibv_get_cq_event(ch->cc, &ev_cq, &ctx))
+			if (p[1].revents && chan_check_cm(ch))
+				return -ECONNRESET; /* the caller reconnects and resends */
+			if (p[0].revents && !ibv_get_cq_event(ch->cc, &ev_cq, &ctx)) {
 				ibv_ack_cq_events(ev_cq, 1);
-			armed = false;
+				armed = false;
+			}
 		}
 	}
 	return rc;

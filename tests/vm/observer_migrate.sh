@@ -11,12 +11,9 @@ need_root
 need_cmd jq
 in_vm || skip "runs inside the tools/vmtest guest"
 [ -d /sys/devices/system/node/node1 ] || skip "needs NUMA node 1"
-for b in tierd tierctl wl-move-pages; do
-	[ -x "$TIERD_BIN/$b" ] || die "$TIERD_BIN/$b not built (make)"
-done
+need_bin tierd tierctl wl-move-pages
 make_tmpdir
 CG=$(make_cgroup "tierd-obs-mig.$$") || exit $?
-on_exit "_remove_cgroup '$CG'" # make_cgroup's own on_exit ran in a subshell
 grep -qw memory "$CG/cgroup.controllers" ||
 	skip "the memory controller is not enabled for $CG (folios are charged to the root)"
 

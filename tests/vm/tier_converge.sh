@@ -21,23 +21,16 @@ in_vm || skip "runs inside the tools/vmtest guest"
 	skip "no DAMON sysfs in this kernel ($(uname -r)): the loop needs DAMON vaddr to see accesses to resident pages (Debian's 6.1 is built without CONFIG_DAMON)"
 [ "$(cat /sys/kernel/mm/damon/admin/kdamonds/nr_kdamonds)" = 0 ] ||
 	skip "a kdamond already exists; tierd does not take someone else's"
-for b in tierd tierctl wl-hotset; do
-	[ -x "$TIERD_BIN/$b" ] || die "$TIERD_BIN/$b not built (make)"
-done
+need_bin tierd tierctl wl-hotset
 make_tmpdir
 CG=$(make_cgroup "tierd-converge.$$") || exit $?
-on_exit "_remove_cgroup '$CG'"
 grep -qw memory "$CG/cgroup.controllers" ||
 	skip "the memory controller is not enabled for $CG"
 
 # The kernel's NUMA balancing (on by default on NUMA machines) pulls pages
 # toward node 0's CPUs by itself and pushes the footprint over the budget:
-# tierd must be the only mover here. Restored on exit.
-NB=/proc/sys/kernel/numa_balancing
-if [ -w $NB ]; then
-	on_exit "echo $(cat $NB) > $NB"
-	echo 0 >$NB
-fi
+# tierd must be the only mover here.
+no_numa_balancing
 
 # TCG runs maybe 50x slower than hardware: rounds every 2 s, heat halves
 # in 4 s, DAMON samples every 20 ms (tierd's own choice for its kdamond).

@@ -262,13 +262,17 @@ static const char *const pf_names[PF_NR] = {
 	"evict.wp",    "evict.readv",  "evict.pwrite", "evict.zap", "batch.idle",
 	"batch.fault", "batch.thread", "runs.wp",      "runs.zap",
 };
-static _Atomic uint64_t pf_ns[PF_NR], pf_n[PF_NR], pf_pages[PF_NR];
+static _Atomic uint64_t pf_ns[PF_NR], pf_n[PF_NR], pf_pages[PF_NR], pf_max[PF_NR], pf_1ms[PF_NR];
 #define PROF_START(v) uint64_t v = now_ns()
-#define PROF_END(k, v, pages)               \
-	do {                                \
-		pf_ns[k] += now_ns() - (v); \
-		pf_n[k]++;                  \
-		pf_pages[k] += (pages);     \
+#define PROF_END(k, v, pages)                 \
+	do {                                  \
+		uint64_t d_ = now_ns() - (v); \
+		pf_ns[k] += d_;               \
+		pf_n[k]++;                    \
+		pf_pages[k] += (pages);       \
+		if (d_ > pf_max[k])           \
+			pf_max[k] = d_;       \
+		pf_1ms[k] += d_ > 1000000;    \
 	} while (0)
 #define PROF_COUNT(k, pages)            \
 	do {                            \
@@ -279,10 +283,12 @@ __attribute__((destructor)) static void pf_dump(void)
 {
 	for (int i = 0; i < PF_NR; i++)
 		if (pf_n[i])
-			tp_log("profile %-12s n=%8llu pages=%8llu total_ms=%8.1f avg_us=%7.2f",
+			tp_log("profile %-12s n=%8llu pages=%8llu total_ms=%8.1f avg_us=%7.2f "
+			       "max_us=%7.0f over_1ms=%llu",
 			       pf_names[i], (unsigned long long)pf_n[i],
 			       (unsigned long long)pf_pages[i], (double)pf_ns[i] / 1e6,
-			       (double)pf_ns[i] / 1e3 / (double)pf_n[i]);
+			       (double)pf_ns[i] / 1e3 / (double)pf_n[i], (double)pf_max[i] / 1e3,
+			       (unsigned long long)pf_1ms[i]);
 }
 #else
 #define PROF_START(v) \

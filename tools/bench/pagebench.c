@@ -8,8 +8,9 @@
  * Writes every page once (populate), then N random touches (after a
  * warm-up), then sequential passes over the whole region. A touch is a
  * read-modify-write of one word of the page. It prints one line per phase:
- *   random n=N mean_ns=... p50_ns=... p99_ns=...
- *   seq n=N mean_ns=... p50_ns=... p99_ns=...
+ *   random n=N mean_ns=... p50_ns=... p90_ns=... p99_ns=... p999_ns=... max_ns=...
+ *          over_10us=... (touches that waited, for a fault or otherwise)
+ *   seq ...
  * and checks at the end that every page holds what was written to it.
  * The latency samples live in .bss, which exists before the pager starts
  * and so is never paged by it (timings don't page themselves).
@@ -51,6 +52,22 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* How many of the sorted @s are below @v. */
+static size_t count_below(const uint32_t *s, size_t n, uint32_t v)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (s[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static void report(const char *name, uint32_t *s, size_t n)
 {
 	double sum = 0;
@@ -59,8 +76,11 @@ static void report(const char *name, uint32_t *s, size_t n)
 	for (i = 0; i < n; i++)
 		sum += s[i];
 	qsort(s, n, sizeof(*s), cmp_u32);
-	printf("%s n=%zu mean_ns=%.0f p50_ns=%u p99_ns=%u\n", name, n, n ? sum / (double)n : 0.0,
-	       n ? s[n / 2] : 0, n ? s[n * 99 / 100] : 0);
+	printf("%s n=%zu mean_ns=%.0f p50_ns=%u p90_ns=%u p99_ns=%u p999_ns=%u max_ns=%u "
+	       "over_10us=%zu\n",
+	       name, n, n ? sum / (double)n : 0.0, n ? s[n / 2] : 0, n ? s[n * 90 / 100] : 0,
+	       n ? s[n * 99 / 100] : 0, n ? s[n * 999 / 1000] : 0, n ? s[n - 1] : 0,
+	       n - count_below(s, n, 10000));
 	fflush(stdout);
 }
 

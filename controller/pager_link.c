@@ -50,6 +50,13 @@ struct pager {
 	uint32_t hint_sent;
 	bool congested; /* a command did not fit: none until the next report */
 	uint64_t nr_cmds, nr_dropped;
+	/* pages of evict/fetch commands sent since the first report, and the
+	 * pager's cmd_evicted + cmd_fetched then: it executes commands and
+	 * reports on one thread, so a report whose count reached what we sent
+	 * says every command is done and its pool runs are current */
+	bool reported;
+	uint64_t done_base, sent_pages, behind_since_ms;
+	uint64_t done_pages; /* cmd_evicted + cmd_fetched of the last whole report */
 };
 
 static struct pager *pagers[MAX_PAGERS];
@@ -249,6 +256,13 @@ static void line(struct pager *p, char *l)
 		p->cap_next = cap;
 		p->nr_next = 0;
 		p->in_pool_list = false;
+		/* the report is whole: its counts and its runs go together */
+		p->done_pages = p->st.cmd_evicted + p->st.cmd_fetched;
+		if (!p->reported) {
+			p->done_base = p->done_pages;
+			p->sent_pages = 0;
+			p->reported = true;
+		}
 	}
 }
 
@@ -328,7 +342,42 @@ static int send_cmd(uint32_t pid, const char *verb, uint64_t a, uint64_t len, in
 		return n < 0 ? -errno : -EAGAIN;
 	}
 	p->nr_cmds++;
+	if (p->reported)
+		p->sent_pages += len / PAGE_BYTES;
 	return 0;
+}
+
+/*
+ * The pager of PID has not reported yet, or has not made all the pool
+ * moves we sent: where its pages are is not known yet. After
+ * TIERD_PAGER_BEHIND_MS it is taken as caught up (a lost command must not
+ * stop tiering for good).
+ */
+static bool hook_busy(uint32_t pid)
+{
+	struct pager *p = by_pid(pid);
+	uint64_t done = 0, now = mono_ms();
+
+	if (!p)
+		return false;
+	if (p->reported) {
+		done = p->done_pages - p->done_base;
+		if (p->sent_pages <= done) {
+			p->behind_since_ms = 0;
+			return false;
+		}
+	}
+	if (!p->behind_since_ms)
+		p->behind_since_ms = now;
+	if (now - p->behind_since_ms < TIERD_PAGER_BEHIND_MS)
+		return true;
+	log_warn("pager of pid %u: %" PRIu64 " page(s) of pool moves not reported done after %d "
+		 "ms; planning without waiting for them",
+		 p->pid, p->reported ? p->sent_pages - done : 0, TIERD_PAGER_BEHIND_MS);
+	if (p->reported)
+		p->done_base += p->sent_pages - done;
+	p->behind_since_ms = 0;
+	return false;
 }
 
 static int hook_evict(uint32_t pid, uint64_t a, uint64_t len)
@@ -407,6 +456,7 @@ static struct json_object *hook_cg_json(const uint32_t *pids, unsigned nr)
 
 static const struct tiering_pool_hooks hooks = {
 	.connected = hook_connected,
+	.busy = hook_busy,
 	.in_pool = hook_in_pool,
 	.evict = hook_evict,
 	.fetch = hook_fetch,

@@ -19,6 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* How long a round waits for a pager to report its pool moves done. */
+#define TIERD_PAGER_BEHIND_MS 15000
+
 struct json_object;
 struct tierd;
 struct client;
@@ -26,6 +29,9 @@ struct client;
 struct tiering_pool_hooks {
 	/* a pager of PID is connected (its pages can go to the pool) */
 	bool (*connected)(uint32_t pid);
+	/* the pager is still making earlier pool moves (or has not reported
+	 * yet): its pages' places are not known; plan after its next report */
+	bool (*busy)(uint32_t pid);
 	/* the pager reported the page at ADDR as in the pool */
 	bool (*in_pool)(uint32_t pid, uint64_t addr);
 	/* commands; 0 or -errno (-ENOTCONN, -EAGAIN: not sent). NODE: the

@@ -1073,6 +1073,24 @@ static int round_continue(struct tiering *tg, struct tiering_cg *cg, uint64_t no
 	return 0;
 }
 
+/*
+ * A pager of the cgroup is still making the pool moves of an earlier
+ * round: the kernel's placement does not show them yet (a page being
+ * evicted is still present), and a plan made now would evict more than
+ * the budget needs and fetch the surplus back on the next round.
+ */
+static bool pool_busy(const struct tiering_cg *cg)
+{
+	unsigned i;
+
+	if (!cg->pool || !tiering_pool_hooks || !tiering_pool_hooks->busy)
+		return false;
+	for (i = 0; i < cg->nr_pids; i++)
+		if (tiering_pool_hooks->busy(cg->pids[i]))
+			return true;
+	return false;
+}
+
 /* A round up to its first slice of moves (BOUNDED) or to its end. */
 static int round_start(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms, bool bounded)
 {
@@ -1085,6 +1103,11 @@ static int round_start(struct tiering *tg, struct tiering_cg *cg, uint64_t now_m
 	size_t cap;
 	int ret;
 
+	if (pool_busy(cg)) { /* after its next report (every TIERD_PAGER_REPORT_MS) */
+		cg->nr_pool_waits++;
+		cg->next_round_ms = now_ms + TIERING_POOL_WAIT_MS;
+		return 0;
+	}
 	cg->nr_rounds++;
 	cg->last_round_ms = now_ms;
 	ret = refresh_regions(tg, cg);
@@ -1316,6 +1339,7 @@ struct json_object *tiering_cg_json(const struct tiering *tg, const struct tieri
 	json_object_object_add(o, "thresholds", th);
 	json_object_object_add(o, "rounds", json_object_new_uint64(cg->nr_rounds));
 	json_object_object_add(o, "moving_rounds", json_object_new_uint64(cg->nr_moving_rounds));
+	json_object_object_add(o, "pool_waits", json_object_new_uint64(cg->nr_pool_waits));
 	json_object_object_add(o, "last_round_ms", json_object_new_double(cg->round_ns / 1e6));
 	json_object_object_add(o, "promoted_pages", json_object_new_uint64(cg->promoted));
 	json_object_object_add(o, "demoted_pages", json_object_new_uint64(cg->demoted));

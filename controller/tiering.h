@@ -37,6 +37,8 @@
 /* tierd's loop makes a round's move_pages(2) moves this long at a time
  * (then it serves status and drains the observer before the next slice) */
 #define TIERING_SLICE_NS (50ull * 1000 * 1000)
+/* a round waiting for a pager's pool moves looks again this much later */
+#define TIERING_POOL_WAIT_MS 200
 
 struct tiering_range {
 	uint64_t start, end; /* page-aligned, [start, end) */
@@ -101,6 +103,7 @@ struct tiering_cg {
 
 	/* totals and rates */
 	uint64_t nr_rounds, nr_moving_rounds;
+	uint64_t nr_pool_waits; /* rounds put off for a pager still moving pages */
 	uint64_t promoted, demoted, move_failed; /* pages, executed by tierd */
 	uint64_t fail[TIERING_NR_FAIL], round_fail[TIERING_NR_FAIL]; /* by cause */
 	/* the round in progress: tg->moves[pending_done, nr_pending) to make */

@@ -153,6 +153,13 @@ static void test_reports(void **state)
 	buf[len] = 0;
 	assert_string_equal(
 	    buf, "evict 0x7f0000 12288\nfetch 0x7f4000 4096\nfetch 0x7f8000 8192 0\nhint 250\n");
+	/* 6 pages of pool moves sent: busy until a whole report counts them done */
+	assert_true(h->busy(pid));
+	feed(&p, "stats cmd_evicted=3 cmd_fetched=3\npool_begin\n");
+	assert_true(h->busy(pid)); /* its runs are not in yet */
+	feed(&p, "pool_end\n");
+	assert_false(h->busy(pid));
+	assert_false(h->busy(pid + 1));
 	assert_int_equal(h->evict(pid + 1, 0x7f0000, 4096), -ENOTCONN);
 	pair_close(&p);
 	assert_null(h->cg_json(&pid, 1));

@@ -33,12 +33,14 @@ need_root
 need_cmd jq
 in_vm || skip "runs inside the tools/vmtest guest"
 [ -d /sys/devices/system/node/node1 ] || skip "needs NUMA node 1"
-# 6.1: no DAMON, so heat for resident pages is the pager's hint faults
-# alone (1000 pages/s sampled out of 65536): a hot set of 8192 pages is
-# told from the rest only after minutes of TCG time, longer than a test
-# may take. The loop itself is the same code on both kernels.
+# 6.1: no DAMON, so heat for resident pages would be the pager's hint
+# faults alone, and a hint fault is a pool round trip: a sampled hot page
+# comes back through the pager's fault handler, which places it on the
+# CXL node, against the plan (tierd moves it back a round later). The
+# test would measure that sampler's churn, not the three tiers, so it
+# skips; the tiering code is the same on both kernels.
 [ -e /sys/kernel/mm/damon/admin/kdamonds/nr_kdamonds ] ||
-	skip "no DAMON in this kernel ($(uname -r)): heat for resident pages would come from hint faults alone, too slow under TCG to converge in a test's time (Debian's 6.1 is built without CONFIG_DAMON)"
+	skip "no DAMON in this kernel ($(uname -r); Debian's 6.1 is built without CONFIG_DAMON): heat for resident pages would be the pager's hint faults alone, which bring sampled hot pages back onto the CXL node"
 [ "$(cat /sys/kernel/mm/damon/admin/kdamonds/nr_kdamonds)" = 0 ] ||
 	skip "a kdamond already exists; tierd does not take someone else's"
 for b in tierd tierctl tier-memsrv wl-hotset; do
@@ -108,7 +110,7 @@ TIERD_SOCKET=$SOCK bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/tierctl" run
 WL_PID=$!
 on_exit "stop_pid $WL_PID"
 T_FILL=$SECONDS
-wait_for 300 grep -q '^ready' "$TEST_TMP/wl.out" ||
+wait_for 200 grep -q '^ready' "$TEST_TMP/wl.out" ||
 	{ show_log; die "workload not ready: $(cat "$TEST_TMP/wl.out" "$TEST_TMP/wl.err")"; }
 log "$(head -1 "$TEST_TMP/wl.out") (filled in $((SECONDS - T_FILL)) s)"
 check "the pager registered with tierd" wait_for 30 grep -q "pager of pid $WL_PID registered" "$LOG"

@@ -42,8 +42,9 @@
 /* The pagers (pager_link.c sets this in tierd; NULL in the unit tests). */
 const struct tiering_pool_hooks *tiering_pool_hooks;
 
-/* Pages per placement query pass (scratch: 16 bytes a page). */
-#define TIERING_QUERY_CHUNK 65536
+/* Pages per placement query step (scratch: 16 bytes a page; tierd's loop
+ * checks its time slice between steps). */
+#define TIERING_QUERY_CHUNK 8192
 
 /* --- system ops ----------------------------------------------------------- */
 
@@ -692,23 +693,33 @@ static int refresh_regions(struct tiering *tg, struct tiering_cg *cg)
 	return 0;
 }
 
-/* Ask the kernel where every tracked page is; write it into the records. */
-static int refresh_placement(struct tiering *tg, struct tiering_cg *cg)
+/*
+ * Ask the kernel where every tracked page is; write it into the records.
+ * From where the last call stopped (cg->q_region, cg->q_first) until
+ * DEADLINE_NS (0: to the end). Returns 1 while pages remain, 0 when done
+ * (cg->nr_on_tier and nr_not_present are then this query's), or -errno.
+ */
+static int refresh_placement(struct tiering *tg, struct tiering_cg *cg, uint64_t deadline_ns)
 {
-	uint64_t first, p, n;
-	unsigned i;
+	uint64_t p, n;
 	int ret;
 
-	memset(cg->nr_on_tier, 0, sizeof(cg->nr_on_tier));
-	cg->nr_not_present = 0;
+	if (cg->q_region == 0 && cg->q_first == 0) {
+		memset(cg->q_on_tier, 0, sizeof(cg->q_on_tier));
+		cg->q_not_present = 0;
+	}
 	/* in chunks: the scratch stays small however big a region is */
 	ret = scratch_reserve(tg, TIERING_QUERY_CHUNK);
 	if (ret < 0)
 		return ret;
-	for (i = 0; i < cg->heat.nr_regions; i++) {
-		struct heat_region *r = cg->heat.regions[i];
+	for (; cg->q_region < cg->heat.nr_regions; cg->q_region++, cg->q_first = 0) {
+		struct heat_region *r = cg->heat.regions[cg->q_region];
 
-		for (first = 0; first < r->nr_pages; first += n) {
+		for (; cg->q_first < r->nr_pages; cg->q_first += n) {
+			uint64_t first = cg->q_first;
+
+			if (deadline_ns && mono_ns() >= deadline_ns)
+				return 1;
 			n = r->nr_pages - first < TIERING_QUERY_CHUNK ? r->nr_pages - first
 								      : TIERING_QUERY_CHUNK;
 			for (p = 0; p < n; p++)
@@ -728,14 +739,18 @@ static int refresh_placement(struct tiering *tg, struct tiering_cg *cg)
 				*rec =
 				    (*rec & ~HEAT_TIER_MASK) | ((uint32_t)tier << HEAT_TIER_SHIFT);
 				if (tier == HEAT_TIER_POOL)
-					cg->nr_on_tier[tier]++;
+					cg->q_on_tier[tier]++;
 				else if (st < 0)
-					cg->nr_not_present++;
+					cg->q_not_present++;
 				else
-					cg->nr_on_tier[tier]++;
+					cg->q_on_tier[tier]++;
 			}
 		}
 	}
+	cg->q_region = 0;
+	cg->q_first = 0;
+	memcpy(cg->nr_on_tier, cg->q_on_tier, sizeof(cg->nr_on_tier));
+	cg->nr_not_present = cg->q_not_present;
 	return 0;
 }
 
@@ -1091,8 +1106,54 @@ static bool pool_busy(const struct tiering_cg *cg)
 	return false;
 }
 
-/* A round up to its first slice of moves (BOUNDED) or to its end. */
+static int round_plan(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms, bool bounded);
+static int round_query(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms, bool bounded);
+
+/*
+ * A round: processes and ranges, then the placement query, the plan, the
+ * pool's commands and the move_pages(2) moves. BOUNDED (tierd's loop):
+ * the query and the moves go in slices of TIERING_SLICE_NS, continued by
+ * tiering_tick; else all of it now.
+ */
 static int round_start(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms, bool bounded)
+{
+	int ret;
+
+	if (pool_busy(cg)) { /* after its next report (every TIERD_PAGER_REPORT_MS) */
+		cg->nr_pool_waits++;
+		cg->next_round_ms = now_ms + TIERING_POOL_WAIT_MS;
+		return 0;
+	}
+	cg->nr_rounds++;
+	cg->last_round_ms = now_ms;
+	cg->round_t0_ns = mono_ns();
+	ret = refresh_regions(tg, cg);
+	if (ret < 0) {
+		if (ret != -ENOENT)
+			log_warn("round %s: reading its processes: %s", cg->path, strerror(-ret));
+		return ret;
+	}
+	cg->q_region = 0;
+	cg->q_first = 0;
+	cg->querying = true;
+	return round_query(tg, cg, now_ms, bounded);
+}
+
+/* The placement query (a slice of it when BOUNDED), then the plan. */
+static int round_query(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms, bool bounded)
+{
+	int ret = refresh_placement(tg, cg, bounded ? mono_ns() + TIERING_SLICE_NS : 0);
+
+	if (ret == 1)
+		return 0; /* tiering_tick goes on with it */
+	cg->querying = false;
+	if (ret < 0)
+		return ret;
+	return round_plan(tg, cg, now_ms, bounded);
+}
+
+/* Plan from the placement just read; send the pool's moves; start the rest. */
+static int round_plan(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms, bool bounded)
 {
 	const struct policy *p = &tg->policy;
 	struct policy_cgroup pc = {
@@ -1103,22 +1164,6 @@ static int round_start(struct tiering *tg, struct tiering_cg *cg, uint64_t now_m
 	size_t cap;
 	int ret;
 
-	if (pool_busy(cg)) { /* after its next report (every TIERD_PAGER_REPORT_MS) */
-		cg->nr_pool_waits++;
-		cg->next_round_ms = now_ms + TIERING_POOL_WAIT_MS;
-		return 0;
-	}
-	cg->nr_rounds++;
-	cg->last_round_ms = now_ms;
-	ret = refresh_regions(tg, cg);
-	if (ret < 0) {
-		if (ret != -ENOENT)
-			log_warn("round %s: reading its processes: %s", cg->path, strerror(-ret));
-		return ret;
-	}
-	ret = refresh_placement(tg, cg);
-	if (ret < 0)
-		return ret;
 	heat_decay(&cg->heat, now_ms);
 	if (tg->ops.read_usage(tg->ops.ctx, cg->path, &cg->usage_bytes) < 0)
 		cg->usage_bytes = cg->heat.nr_pages << HEAT_PAGE_SHIFT;
@@ -1160,7 +1205,7 @@ static int round_start(struct tiering *tg, struct tiering_cg *cg, uint64_t now_m
 				 &cg->round_demoted, &cg->round_failed);
 		cg->nr_moving_rounds++;
 	}
-	cg->round_ns = mono_ns() - t0;
+	cg->round_ns = mono_ns() - cg->round_t0_ns;
 	fmt_pages(after, sizeof(after), cg->plan.nr_after[HEAT_TIER_DRAM]);
 	/* a dry run also shows its first round, so a quiet plan is visible */
 	if (cg->plan.nr_moves || (tg->dry_run && cg->nr_rounds == 1))
@@ -1168,7 +1213,7 @@ static int round_start(struct tiering *tg, struct tiering_cg *cg, uint64_t now_m
 			 "incumbents >= %.2f), %" PRIu64 " to CXL (cold: below the DRAM cut; "
 			 "wanted %" PRIu64 "/%" PRIu64 ", limits %" PRIu64 "/%" PRIu64
 			 " per round); DRAM %" PRIu64 " -> %s of budget %s, CXL %" PRIu64
-			 "; %s; planned in %.1f ms",
+			 "; %s; read and planned in %.1f ms (planning %.1f ms)",
 			 tg->dry_run ? "dry run: " : "", cg->path,
 			 tg->dry_run ? "would promote" : "promote",
 			 cg->plan.nr_planned[PLAN_CXL_TO_DRAM], heat_acc(cg->plan.dram.enter_heat),
@@ -1177,7 +1222,8 @@ static int round_start(struct tiering *tg, struct tiering_cg *cg, uint64_t now_m
 			 cg->budget.max_promote_pages, cg->budget.max_demote_pages,
 			 cg->plan.nr_pages[HEAT_TIER_DRAM], after, budget,
 			 cg->plan.nr_pages[HEAT_TIER_CXL],
-			 tg->dry_run ? "nothing moved (dry run)" : "moving", cg->round_ns / 1e6);
+			 tg->dry_run ? "nothing moved (dry run)" : "moving", cg->round_ns / 1e6,
+			 (mono_ns() - t0) / 1e6);
 	if (cg->plan.nr_moves && cg->budget.pool)
 		log_info("%sround %s: pool: %" PRIu64 " page(s) CXL->pool, %" PRIu64
 			 " DRAM->pool (cold: below the CXL cut, heat < %.2f), %" PRIu64
@@ -1190,9 +1236,8 @@ static int round_start(struct tiering *tg, struct tiering_cg *cg, uint64_t now_m
 			 cg->plan.nr_planned[PLAN_POOL_TO_CXL], cg->plan.nr_pages[HEAT_TIER_CXL],
 			 cg->plan.nr_after[HEAT_TIER_CXL], cg->budget.cxl_pages,
 			 cg->plan.nr_pages[HEAT_TIER_POOL], cg->plan.nr_after[HEAT_TIER_POOL]);
-	cg->round_t0_ns = t0;
-	return round_continue(tg, cg, now_ms, bounded ? mono_ns() + TIERING_SLICE_NS : 0) < 0 ? -EIO
-											      : 0;
+	round_continue(tg, cg, now_ms, bounded ? mono_ns() + TIERING_SLICE_NS : 0);
+	return 0;
 }
 
 int tiering_round(struct tiering *tg, struct tiering_cg *cg, uint64_t now_ms)
@@ -1220,10 +1265,16 @@ uint64_t tiering_tick(struct tiering *tg, uint64_t now_ms)
 	bool ran = false;
 	unsigned i;
 
-	/* a round still moving pages: its next slice, and nothing else */
+	/* a round still reading placement or moving pages: its next slice, and
+	 * nothing else */
 	for (i = 0; i < tg->nr_cgs; i++) {
 		struct tiering_cg *cg = tg->cgs[i];
 
+		if (cg->querying) {
+			if (round_query(tg, cg, now_ms, true) < 0)
+				cg->next_round_ms = now_ms + tg->policy.moves.interval_ms;
+			return 0;
+		}
 		if (cg->pending_done < cg->nr_pending)
 			return round_continue(tg, cg, now_ms, mono_ns() + TIERING_SLICE_NS) ? 0 : 1;
 	}

@@ -106,7 +106,11 @@ struct tiering_cg {
 	uint64_t nr_pool_waits; /* rounds put off for a pager still moving pages */
 	uint64_t promoted, demoted, move_failed; /* pages, executed by tierd */
 	uint64_t fail[TIERING_NR_FAIL], round_fail[TIERING_NR_FAIL]; /* by cause */
-	/* the round in progress: tg->moves[pending_done, nr_pending) to make */
+	/* the round in progress: the placement query at (q_region, q_first),
+	 * then tg->moves[pending_done, nr_pending) to make */
+	bool querying;
+	unsigned q_region;
+	uint64_t q_first, q_on_tier[HEAT_NR_TIERS], q_not_present;
 	size_t nr_pending, pending_done;
 	uint64_t round_t0_ns, round_promoted, round_demoted, round_failed;
 	uint64_t prev_rate_ms;

@@ -86,7 +86,7 @@ ctl() { "$TIERD_BIN/tierctl" --socket "$SOCK" "$@"; }
 	--socket "$SOCK" 2>"$LOG" &
 TIERD_PID=$!
 on_exit "stop_pid $TIERD_PID"
-show_log() { echo "--- tierd log (last 40 lines):"; tail -40 "$LOG"; }
+show_log() { echo "--- tierd log (last 20 lines):"; tail -20 "$LOG" | cut -c1-400; }
 wait_for 60 ctl status >/dev/null 2>&1 || { show_log; die "tierd did not come up"; }
 
 # report: "hot0 hot_pages all0 present pages errors" (the workload's own
@@ -129,7 +129,7 @@ converged() {
 	n0=$(anon_bytes 0)
 	n1=$(anon_bytes 1)
 	pool=$(pool_bytes)
-	log "+$((SECONDS - T0))s: hot on node 0 $hot0/$hotn; buffer: node 0 $((all0 * 4 / 1024)) MiB, node 1 $(((present - all0) * 4 / 1024)) MiB; cgroup anon N0 $((n0 / MiB)) MiB, N1 $((n1 / MiB)) MiB; pool $((pool / MiB)) MiB; errors $errors"
+	log "+$((SECONDS - T0))s: hot on node 0 $hot0/$hotn; buffer: node 0 $((all0 * 4 / 1024)) MiB, node 1 $(((present - all0) * 4 / 1024)) MiB; cgroup anon N0 $((n0 / MiB)) MiB, N1 $((n1 / MiB)) MiB; pool $((pool / MiB)) MiB; errors $errors" | tee -a "$TEST_TMP/samples.log"
 	[ $((hot0 * 10)) -ge $((hotn * 9)) ] &&
 		[ "$n0" -le $(((DRAM_MB + SLACK_MB) * MiB)) ] &&
 		[ "$n1" -le $(((CXL_MB + SLACK_MB) * MiB)) ] &&
@@ -162,5 +162,11 @@ wait_for 180 grep -q '^verify' "$TEST_TMP/wl.out"
 log "$(grep '^verify' "$TEST_TMP/wl.out")"
 check "every page of the workload verifies" grep -q '^verify ok' "$TEST_TMP/wl.out"
 grep "round $CG" "$LOG" | if [ -n "${TIER_POOL3_VERBOSE:-}" ]; then cat; else tail -n 4; fi
-[ ${#_checks_failed[@]} -gt 0 ] && { show_log; echo "--- workload stderr:"; tail -20 "$TEST_TMP/wl.err"; }
+if [ ${#_checks_failed[@]} -gt 0 ]; then
+	show_log
+	echo "--- workload stderr:"
+	tail -5 "$TEST_TMP/wl.err"
+	echo "--- samples:"
+	grep -E '^\[.*\] \+[0-9]+s:' "$TEST_TMP/samples.log" 2>/dev/null | tail -8
+fi
 exit 0

@@ -531,6 +531,19 @@ static int format_record(const struct tierd_rec_hdr *h, size_t size, char *buf, 
 		    r->nr_pages, dirs[r->direction <= 3 ? r->direction : 0], r->src_nid,
 		    r->dst_nid);
 	}
+	case TIERD_REC_SAMPLE: {
+		const struct tierd_sample_rec *r = (const void *)h;
+
+		if (size < sizeof(*r))
+			return -1;
+		*cgid = r->cgroup_id;
+		return snprintf(buf, bsz,
+				"{\"type\":\"sample\",\"ts_ns\":%llu,\"cpu\":%u,\"cgroup_id\":%llu,"
+				"\"pid\":%u,\"tid\":%u,\"address\":%llu,\"ip\":%llu}\n",
+				(unsigned long long)h->ts_ns, h->cpu,
+				(unsigned long long)r->cgroup_id, r->pid, r->tid,
+				(unsigned long long)r->addr, (unsigned long long)r->ip);
+	}
 	case TIERD_REC_DAMON: {
 		const struct tierd_damon_rec *r = (const void *)h;
 

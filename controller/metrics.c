@@ -185,6 +185,26 @@ int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
 	       "Migrated pages that could not be attributed to an attached cgroup.");
 	put(&b, "tierd_migrations_unattributed_total %llu\n",
 	    (unsigned long long)s->migrate_unattributed);
+	family(&b, "tierd_sampler_running", "gauge",
+	       "1 while the perf_event sampler (PEBS/IBS, or its software test lane) is attached.");
+	put(&b, "tierd_sampler_running %u\n", s->sampler_running ? 1u : 0u);
+	family(&b, "tierd_sampler_samples_total", "counter",
+	       "Sampler samples of tasks in attached cgroups (= received + dropped).");
+	put(&b, "tierd_sampler_samples_total %llu\n", (unsigned long long)s->sampler_samples);
+	family(&b, "tierd_sampler_records_received_total", "counter",
+	       "Sample records tierd drained from the sampler's ring buffer.");
+	put(&b, "tierd_sampler_records_received_total %llu\n",
+	    (unsigned long long)s->sampler_records_received);
+	family(&b, "tierd_sampler_records_dropped_total", "counter",
+	       "Sample records lost because the sampler's ring buffer was full.");
+	put(&b, "tierd_sampler_records_dropped_total %llu\n",
+	    (unsigned long long)s->sampler_records_dropped);
+	family(&b, "tierd_sampler_unattached_total", "counter",
+	       "Sampler samples of tasks in no attached cgroup (not recorded).");
+	put(&b, "tierd_sampler_unattached_total %llu\n", (unsigned long long)s->sampler_unattached);
+	family(&b, "tierd_sampler_no_address_total", "counter",
+	       "Sampler samples without a user-space data address (not recorded).");
+	put(&b, "tierd_sampler_no_address_total %llu\n", (unsigned long long)s->sampler_no_addr);
 	family(&b, "tierd_fault_record_sample_every", "gauge",
 	       "One fault in this many is recorded in the ring buffer (--sample).");
 	put(&b, "tierd_fault_record_sample_every %u\n", s->sample_every);

@@ -56,6 +56,10 @@ struct metrics_snapshot {
 	unsigned nr_programs, nr_programs_attached;
 	unsigned nr_cgroups;
 	struct metrics_cgroup *cgroups;
+	/* the perf_event (PEBS/IBS) sampler: all 0 when it never ran */
+	bool sampler_running;
+	uint64_t sampler_samples, sampler_records_received, sampler_records_dropped;
+	uint64_t sampler_unattached, sampler_no_addr;
 };
 
 /*

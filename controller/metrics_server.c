@@ -30,6 +30,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "tierd.h"
+#include "sampler.h"
 #include "tiering.h"
 
 #define MAX_CONNS 16
@@ -88,6 +89,16 @@ int metrics_snapshot_fill(struct tierd *t, struct metrics_snapshot *s)
 	for (i = 0; i < nr; i++)
 		s->nr_programs_attached += ps[i].attached;
 	s->nr_programs = nr;
+	if (t->tiering && t->tiering->perf) {
+		const struct sampler_status *p = t->tiering->perf;
+
+		s->sampler_running = p->running;
+		s->sampler_samples = p->samples;
+		s->sampler_records_received = p->records_received;
+		s->sampler_records_dropped = p->records_dropped;
+		s->sampler_unattached = p->unattached;
+		s->sampler_no_addr = p->no_addr;
+	}
 	if (!t->nr_watched)
 		return 0;
 	s->cgroups = calloc(t->nr_watched, sizeof(*s->cgroups));

@@ -157,6 +157,17 @@ no_numa_balancing() {
 	echo 0 >$nb
 }
 
+# no_perf_throttle: the software-event sampler lane samples every fault;
+# perf throttles an event past perf_event_max_sample_rate / HZ samples per
+# tick (400 at the default 100000 and HZ=250), and a first-touch loop
+# faults far faster. Raise the limit for the test, restore it on exit.
+no_perf_throttle() {
+	local r=/proc/sys/kernel/perf_event_max_sample_rate
+	[ -w $r ] || return 0
+	on_exit "echo $(cat $r) > $r"
+	echo 10000000 >$r 2>/dev/null || true
+}
+
 # in_vm: true inside the tools/vmtest guest.
 in_vm() { [ -e /run/tierd-vmtest ]; }
 

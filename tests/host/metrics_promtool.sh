@@ -2,7 +2,8 @@
 # timeout: 120
 # metrics_promtool — tierd --metrics ADDR:PORT serves Prometheus text that
 # `promtool check metrics` accepts; the faults counter of an attached cgroup
-# covers the faults a workload made there; bad requests get 400/404/405
+# covers the faults a workload made there, and the perf_event sampler's
+# (software test lane) samples counter too; bad requests get 400/404/405
 # and tierd keeps serving (the endpoint lives in tierd's own loop).
 . "$(dirname "$0")/../lib.sh"
 
@@ -13,6 +14,7 @@ command -v promtool >/dev/null 2>&1 ||
 	skip "needs promtool (Debian package prometheus; tools/deps.sh installs it)"
 need_bin tierd tierctl wl-first-touch
 make_tmpdir
+no_perf_throttle
 A=$(make_cgroup "tierd-metrics.$$") || exit $?
 
 # A free port: the kernel picks one (bash has no bind; python3 may be absent).
@@ -26,7 +28,8 @@ done
 [ -n "$PORT" ] || die "no free TCP port found"
 URL=http://127.0.0.1:$PORT/metrics
 
-start_tierd --metrics "127.0.0.1:$PORT"
+# the perf_event sampler on its software lane, so its counters have samples
+start_tierd --metrics "127.0.0.1:$PORT" --sampler-event sw-page-faults
 wait_for 10 curl -sf -o /dev/null "$URL" || die "no answer on $URL"
 
 attach_cgroup "$A"
@@ -45,6 +48,16 @@ wait_for 20 scraped
 f=$(faults_of "$TEST_TMP/m.txt")
 log "faults of $A in the exposition: ${f:-none} (workload: $N pages); status says $(ctl -j status | jq '.cgroups[0].faults')"
 check "faults counter of the cgroup >= $N" [ "${f:-0}" -ge $N ]
+# the sampler's counters are read at tierd's drain tick (every 25 ms): poll
+samples_of() { awk '$1 == "tierd_sampler_samples_total" { print $2 }' "$1"; }
+sampled() {
+	curl -sf -o "$TEST_TMP/m.txt" -D "$TEST_TMP/m.hdr" "$URL" &&
+		[ "$(samples_of "$TEST_TMP/m.txt")" -ge $N ] 2>/dev/null
+}
+wait_for 10 sampled
+smp=$(samples_of "$TEST_TMP/m.txt")
+check "the sampler is running" grep -q '^tierd_sampler_running 1$' "$TEST_TMP/m.txt"
+check "its samples counter covers the workload's faults (${smp:-none} >= $N)" [ "${smp:-0}" -ge $N ]
 check "Content-Type is the text exposition 0.0.4" \
 	grep -qi '^content-type: text/plain; version=0.0.4' "$TEST_TMP/m.hdr"
 promtool check metrics <"$TEST_TMP/m.txt" >"$TEST_TMP/promtool.out" 2>&1
@@ -53,7 +66,8 @@ cat "$TEST_TMP/promtool.out"
 check "promtool check metrics passes (lint included)" [ $rc = 0 ]
 for fam in tierd_build_info tierd_records_received_total tierd_ring_records_dropped_total \
 	tierd_cgroup_records_dropped_total tierd_cgroup_promotions_total \
-	tierd_cgroup_demotions_total tierd_cgroup_migrate_failed_total; do
+	tierd_cgroup_demotions_total tierd_cgroup_migrate_failed_total \
+	tierd_sampler_running tierd_sampler_samples_total tierd_sampler_records_dropped_total; do
 	check "family $fam has HELP and TYPE" bash -c \
 		"grep -q '^# HELP $fam ' '$TEST_TMP/m.txt' && grep -q '^# TYPE $fam ' '$TEST_TMP/m.txt'"
 done

@@ -18,6 +18,7 @@ for b in tierd tierctl wl-first-touch; do
 	[ -x "$TIERD_BIN/$b" ] || die "$TIERD_BIN/$b not built (make)"
 done
 make_tmpdir
+no_perf_throttle
 A=$(make_cgroup "tierd-smp-a.$$") || exit $?
 B=$(make_cgroup "tierd-smp-b.$$") || exit $?
 on_exit "_remove_cgroup '$A'"
@@ -102,9 +103,19 @@ log "after a run in unattached B: A $pa2 sample records; received $rec2; unattac
 check "the sibling B's run adds nothing to A" [ "$pa2" = "$pa" ]
 check "... nor any record at all (only A is attached)" [ "$rec2" = "$rec" ]
 check "... its samples are counted as unattached" [ "$un2" -ge $((un + N)) ]
+# tierctl events decodes the sample records (type, cgroup, address)
+ctl -j events --cgroup "$A" --timeout 4 >"$TEST_TMP/ev.json" 2>&1 &
+evp=$!
+wait_event_readers 10 1 || die "tierctl events did not subscribe"
 run_in "$A"
+wait $evp
 sleep 0.3
 check "A's next run counts again" [ "$(a_samples)" -ge $((pa + N)) ]
+acg=$(jq -r '[.cgroups[] | select(.path == "'"$A"'") | .id] | .[0]' <<<"$s")
+nsmp=$(jq -r 'select(.type == "sample" and .cgroup_id == '"${acg:-0}"' and .address > 0) | .type' \
+	"$TEST_TMP/ev.json" 2>/dev/null | wc -l)
+log "tierctl events: $nsmp sample records of A (cgroup id $acg)"
+check "tierctl events shows A's sample records with addresses" [ "$nsmp" -ge $((N / 2)) ]
 stop
 
 # (c) "auto" (the default) without a PMU: not pebs, and why.

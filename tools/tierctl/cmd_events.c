@@ -74,6 +74,9 @@ static int print_record(const struct tierctl_opts *o, const char *line)
 		printf("migrate  cgroup %llu %s %llu pages node %llu -> node %llu\n",
 		       u(r, "cgroup_id"), s(r, "direction"), u(r, "nr_pages"), u(r, "src_nid"),
 		       u(r, "dst_nid"));
+	} else if (!strcmp(type, "sample")) {
+		printf("sample   cgroup %llu pid %llu tid %llu addr %#llx ip %#llx\n",
+		       u(r, "cgroup_id"), u(r, "pid"), u(r, "tid"), u(r, "address"), u(r, "ip"));
 	} else if (!strcmp(type, "damon")) {
 		printf("damon    target %llu %#llx-%#llx accesses %llu age %llu\n",
 		       u(r, "target_id"), u(r, "start"), u(r, "end"), u(r, "nr_accesses"),

@@ -1270,11 +1270,12 @@ static void *handler_main(void *arg)
 	struct uffd_msg msgs[MSG_BATCH];
 	int n, i;
 
+	/* its malloc arena first, under the default policy: pager memory stays local */
+	thread_begin(h->idx);
 	if (P.policy_mode != MPOL_DEFAULT &&
 	    syscall(SYS_set_mempolicy, P.policy_mode, P.policy_mask, 1024))
 		tp_log("set_mempolicy for node %d failed: %s; pages land on the local node",
 		       P.opts.node, strerror(errno));
-	thread_begin(h->idx);
 	pthread_mutex_lock(&P.owner_lock);
 	while ((n = handler_wait_batch(msgs)) >= 0) {
 		/*

@@ -165,6 +165,7 @@ static struct pager {
 	pthread_t scanner;
 	bool scanner_started;
 	_Atomic bool threads_go;
+	_Atomic bool pool_full; /* a victim found no free slot; cleared when one is freed */
 
 	struct tier_pager_stats st; /* counters updated with atomics */
 	char err[512];
@@ -532,6 +533,7 @@ static void slot_free(struct tp_region *r, uint64_t idx)
 	if (s != TP_SLOT_NONE) {
 		r->slots[idx] = TP_SLOT_NONE;
 		tier_pool_free_slot(P.pool, s);
+		atomic_store(&P.pool_full, false);
 	}
 }
 
@@ -846,6 +848,21 @@ static void wait_for_space(unsigned int n)
 	if (!P.limit_pages)
 		return;
 	while ((uint64_t)P.nr_resident + n > P.limit_pages && !P.paused && !P.stopping) {
+		/*
+		 * A full pool cannot take the pages that must go: go over the
+		 * limit rather than stop the program (clean pages still leave
+		 * as the evictor finds them), and say so once.
+		 */
+		if (atomic_load(&P.pool_full)) {
+			static _Atomic bool said;
+
+			if (!atomic_exchange(&said, true))
+				tp_log("%s: resident memory goes over the local limit until pool "
+				       "space frees up (give the pool more: --pool-size, "
+				       "tier-memsrv --size)",
+				       tier_pool_strerror(P.pool));
+			return;
+		}
 		if (!waited) {
 			STAT_INC(nr_space_waits);
 			waited = true;
@@ -1369,6 +1386,7 @@ static unsigned int pick_victims(struct victim *v, unsigned int want, uintptr_t 
 				uint64_t slot;
 
 				if (tier_pool_alloc_slot(P.pool, &slot) || slot >= TP_SLOT_NONE) {
+					atomic_store(&P.pool_full, true);
 					atomic_store(&r->words[cand[k]], old);
 					pthread_rwlock_unlock(&P.regions_lock);
 					return n;

@@ -43,33 +43,16 @@ in_vm || skip "runs inside the tools/vmtest guest"
 	skip "no DAMON in this kernel ($(uname -r); Debian's 6.1 is built without CONFIG_DAMON): heat for resident pages would be the pager's hint faults alone, which bring sampled hot pages back onto the CXL node"
 [ "$(cat /sys/kernel/mm/damon/admin/kdamonds/nr_kdamonds)" = 0 ] ||
 	skip "a kdamond already exists; tierd does not take someone else's"
-for b in tierd tierctl tier-memsrv wl-hotset; do
-	[ -x "$TIERD_BIN/$b" ] || die "$TIERD_BIN/$b not built (make)"
-done
-[ -r "$TIERD_LIB/libtierpager.so" ] || die "build first: make build/lib/libtierpager.so"
+need_bin tierd tierctl tier-memsrv wl-hotset
+. "$(dirname "$0")/../host/pager_common.inc"
 make_tmpdir
 CG=$(make_cgroup "tierd-pool3.$$") || exit $?
-on_exit "_remove_cgroup '$CG'"
 grep -qw memory "$CG/cgroup.controllers" ||
 	skip "the memory controller is not enabled for $CG"
-NB=/proc/sys/kernel/numa_balancing
-if [ -w $NB ]; then
-	on_exit "echo $(cat $NB) > $NB"
-	echo 0 >$NB
-fi
+no_numa_balancing
 
 # the pool: tier-memsrv on loopback TCP, outside the cgroup
-for try in 1 2 3 4 5; do
-	PORT=$((20000 + (RANDOM + try * 977) % 30000))
-	"$TIERD_BIN/tier-memsrv" --listen "tcp://127.0.0.1:$PORT" --size 512M \
-		>"$TEST_TMP/memsrv.log" 2>&1 &
-	MEMSRV_PID=$!
-	wait_for 20 grep -q lending "$TEST_TMP/memsrv.log" && break
-	stop_pid $MEMSRV_PID
-	MEMSRV_PID=
-done
-[ -n "$MEMSRV_PID" ] || die "tier-memsrv did not start: $(cat "$TEST_TMP/memsrv.log")"
-on_exit "stop_pid $MEMSRV_PID"
+pager_pool tcp 512M
 
 # TCG: rounds every 2 s, heat halves in 4 s (as tier_converge)
 cat >"$TEST_TMP/policy.json" <<JSON
@@ -79,15 +62,7 @@ cat >"$TEST_TMP/policy.json" <<JSON
              "max_demote_mb_s": 256 }
 }
 JSON
-SOCK=$TEST_TMP/tierd.sock
-LOG=$TEST_TMP/tierd.log
-ctl() { "$TIERD_BIN/tierctl" --socket "$SOCK" "$@"; }
-"$TIERD_BIN/tierd" --policy "$TEST_TMP/policy.json" --pin-root "$TEST_TMP/pins" \
-	--socket "$SOCK" 2>"$LOG" &
-TIERD_PID=$!
-on_exit "stop_pid $TIERD_PID"
-show_log() { echo "--- tierd log (last 20 lines):"; tail -20 "$LOG" | cut -c1-400; }
-wait_for 60 ctl status >/dev/null 2>&1 || { show_log; die "tierd did not come up"; }
+start_tierd --policy "$TEST_TMP/policy.json"
 
 # report: "hot0 hot_pages all0 present pages errors" (the workload's own
 # move_pages(2) query of its buffer)
@@ -105,15 +80,15 @@ pool_bytes() {
 	ctl -j status 2>/dev/null | jq -r --arg p "$CG" '.cgroups[] | select(.path == $p) | .tiering.pager.pool_bytes // 0'
 }
 
-TIERD_SOCKET=$SOCK bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/tierctl" run --pool "$3" --pool-size 512M -v -- "$2/wl-hotset" --size-mb "$4" --hot-mb "$5" --hot-pct 100' \
-	_ "$CG" "$TIERD_BIN" "tcp://127.0.0.1:$PORT" $SIZE_MB $HOT_MB >"$TEST_TMP/wl.out" 2>"$TEST_TMP/wl.err" &
+TIERD_SOCKET=$TIERD_SOCK bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/tierctl" run --pool "$3" --pool-size 512M -v -- "$2/wl-hotset" --size-mb "$4" --hot-mb "$5" --hot-pct 100' \
+	_ "$CG" "$TIERD_BIN" "$POOL" $SIZE_MB $HOT_MB >"$TEST_TMP/wl.out" 2>"$TEST_TMP/wl.err" &
 WL_PID=$!
 on_exit "stop_pid $WL_PID"
 T_FILL=$SECONDS
 wait_for 200 grep -q '^ready' "$TEST_TMP/wl.out" ||
-	{ show_log; die "workload not ready: $(cat "$TEST_TMP/wl.out" "$TEST_TMP/wl.err")"; }
+	{ die "workload not ready: $(cat "$TEST_TMP/wl.out" "$TEST_TMP/wl.err")"; }
 log "$(head -1 "$TEST_TMP/wl.out") (filled in $((SECONDS - T_FILL)) s)"
-check "the pager registered with tierd" wait_for 30 grep -q "pager of pid $WL_PID registered" "$LOG"
+check "the pager registered with tierd" wait_for 30 grep -q "pager of pid $WL_PID registered" "$TIERD_LOG"
 r=$(report) || die "no report from the workload"
 read -r hot0 hotn all0 present pages errors <<<"$r"
 log "start: buffer on node 0 $((all0 * 4 / 1024)) MiB, present $((present * 4 / 1024)) MiB of $((pages * 4 / 1024)) MiB"
@@ -161,9 +136,8 @@ kill -TERM "$WL_PID"
 wait_for 180 grep -q '^verify' "$TEST_TMP/wl.out"
 log "$(grep '^verify' "$TEST_TMP/wl.out")"
 check "every page of the workload verifies" grep -q '^verify ok' "$TEST_TMP/wl.out"
-grep "round $CG" "$LOG" | if [ -n "${TIER_POOL3_VERBOSE:-}" ]; then cat; else tail -n 4; fi
+grep "round $CG" "$TIERD_LOG" | if [ -n "${TIER_POOL3_VERBOSE:-}" ]; then cat; else tail -n 4; fi
 if [ ${#_checks_failed[@]} -gt 0 ]; then
-	show_log
 	echo "--- workload stderr:"
 	tail -5 "$TEST_TMP/wl.err"
 	echo "--- samples:"

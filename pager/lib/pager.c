@@ -165,7 +165,8 @@ static struct pager {
 	pthread_t scanner;
 	bool scanner_started;
 	_Atomic bool threads_go;
-	_Atomic bool pool_full; /* a victim found no free slot; cleared when one is freed */
+	_Atomic bool pool_full; /* victims found, none could go for want of a slot */
+	_Atomic bool pool_down; /* the last pool write failed; cleared by the next success */
 
 	struct tier_pager_stats st; /* counters updated with atomics */
 	char err[512];
@@ -863,6 +864,20 @@ static void wait_for_space(unsigned int n)
 				       tier_pool_strerror(P.pool));
 			return;
 		}
+		/*
+		 * Likewise a pool that takes no writes (a server gone, a lease
+		 * lost): waiting here would stop the program for good. The
+		 * evictor keeps trying; pages stay resident, none is lost.
+		 */
+		if (atomic_load(&P.pool_down)) {
+			static _Atomic bool said;
+
+			if (!atomic_exchange(&said, true))
+				tp_log("the pool takes no writes (%s): resident memory goes over "
+				       "the local limit until it does",
+				       tier_pool_strerror(P.pool));
+			return;
+		}
 		if (!waited) {
 			STAT_INC(nr_space_waits);
 			waited = true;
@@ -1349,6 +1364,7 @@ static unsigned int pick_victims(struct victim *v, unsigned int want, uintptr_t 
 {
 	unsigned int n = 0, tries;
 	uint64_t cand[EVICT_BATCH];
+	bool full = false;
 
 	if (hi) /* a command for a range (tierd's plan): exactly those pages, no CLOCK */
 		return pick_range_victims(v, want, lo, hi);
@@ -1385,11 +1401,15 @@ static unsigned int pick_victims(struct victim *v, unsigned int want, uintptr_t 
 			if (v[n].copy && r->slots[cand[k]] == TP_SLOT_NONE) {
 				uint64_t slot;
 
-				if (tier_pool_alloc_slot(P.pool, &slot) || slot >= TP_SLOT_NONE) {
-					atomic_store(&P.pool_full, true);
+				/*
+				 * A full pool: this one stays, but pages that own a
+				 * slot (fetched before, or clean) can still go.
+				 */
+				if (full || tier_pool_alloc_slot(P.pool, &slot) ||
+				    slot >= TP_SLOT_NONE) {
+					full = true;
 					atomic_store(&r->words[cand[k]], old);
-					pthread_rwlock_unlock(&P.regions_lock);
-					return n;
+					continue;
 				}
 				r->slots[cand[k]] = (uint32_t)slot;
 			}
@@ -1399,6 +1419,15 @@ static unsigned int pick_victims(struct victim *v, unsigned int want, uintptr_t 
 			P.clock_region++;
 	}
 	pthread_rwlock_unlock(&P.regions_lock);
+	if (full) { /* true: nothing could go for want of a slot (see wait_for_space) */
+		static _Atomic bool said;
+
+		atomic_store(&P.pool_full, !n);
+		if (!atomic_exchange(&said, true))
+			tp_log("%s: pages without a pool slot stay resident, those with one "
+			       "still go",
+			       tier_pool_strerror(P.pool));
+	}
 	return n;
 }
 
@@ -1584,8 +1613,10 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 				       strerror(-rc), tier_pool_strerror(P.pool));
 			for (i = 0; i < nc; i++)
 				v[copy_of[i]].aborted = true;
+			atomic_store(&P.pool_down, true);
 		} else {
 			STAT_ADD(nr_pool_writes, nc);
+			atomic_store(&P.pool_down, false);
 		}
 	}
 	PROF_END(PE_PWRITE, tpw, nc);

@@ -22,6 +22,10 @@
  *           exceeded N MiB (sampled every 5 ms)
  * --wait-file PATH  before the final verification create PATH.ready and
  *           wait until PATH exists
+ * --grow SIZE  after that, map SIZE more, write every page of it, create
+ *           PATH.grown (with --wait-file) and wait for PATH.verify; then
+ *           verify both regions (a test takes the pool away meanwhile: new
+ *           memory must still be writable)
  * Exit 0: every word matched; 1: mismatches (the first few are printed).
  */
 #include <dlfcn.h>
@@ -50,6 +54,7 @@ static unsigned int nr_threads = 4, nr_rounds = 3;
 static bool use_malloc, do_fork, do_remap;
 static uint64_t max_resident_mib;
 static const char *wait_file;
+static size_t grow_bytes;
 
 static uint64_t nr_pages;
 static unsigned char **page_ptr; /* page i's address (blocks need not be contiguous) */
@@ -307,6 +312,49 @@ static int do_remap_checks(uint64_t version)
 	return bad != 0;
 }
 
+/* Announce PATH.SUFFIX and wait for PATH.NEXT (the test's side of --grow). */
+static void handshake(const char *suffix, const char *next)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s.%s", wait_file, suffix);
+	f = fopen(path, "w");
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "%s.%s", wait_file, next);
+	while (access(path, F_OK))
+		usleep(20000);
+}
+
+/* --grow: new memory written (the pool may be gone), then verified. */
+static int grow(size_t bytes)
+{
+	uint64_t n = bytes / PAGE, i, bad = 0, w;
+	uint64_t *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED) {
+		perror("memcheck: mmap for --grow");
+		return -1;
+	}
+	usleep(200000); /* let the pager find it first (its maps scan runs every 20 ms) */
+	for (i = 0; i < n; i++)
+		for (w = 0; w < WORDS; w++)
+			m[i * WORDS + w] = mix(~i ^ (w << 40));
+	printf("memcheck: grew by %llu pages\n", (unsigned long long)n);
+	fflush(stdout);
+	if (wait_file)
+		handshake("grown", "verify");
+	for (i = 0; i < n; i++)
+		for (w = 0; w < WORDS; w++)
+			if (m[i * WORDS + w] != mix(~i ^ (w << 40))) {
+				bad++;
+				break;
+			}
+	printf("memcheck: grown region: %llu bad pages\n", (unsigned long long)bad);
+	return bad ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -318,6 +366,7 @@ int main(int argc, char **argv)
 		{ "remap", no_argument, NULL, 'R' },
 		{ "max-resident-mib", required_argument, NULL, 'x' },
 		{ "wait-file", required_argument, NULL, 'W' },
+		{ "grow", required_argument, NULL, 'g' },
 		{ 0 },
 	};
 	pthread_t mon;
@@ -353,10 +402,17 @@ int main(int argc, char **argv)
 		case 'W':
 			wait_file = optarg;
 			break;
+		case 'g':
+			if (parse_size(optarg, &grow_bytes)) {
+				fprintf(stderr, "memcheck: bad size '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		default:
 			fprintf(stderr,
 				"usage: tier-memcheck [--size SIZE] [--threads N] [--rounds N] "
-				"[--malloc] [--fork] [--remap] [--max-resident-mib N]\n");
+				"[--malloc] [--fork] [--remap] [--max-resident-mib N] "
+				"[--wait-file PATH [--grow SIZE]]\n");
 			return 2;
 		}
 	}
@@ -414,6 +470,8 @@ int main(int argc, char **argv)
 		while (access(wait_file, F_OK))
 			usleep(20000);
 	}
+	if (grow_bytes && grow(grow_bytes))
+		rc = 1;
 	bad = verify_all(r, "final");
 	printf("memcheck: %llu pages x %u threads, %llu rounds: %llu bad pages, %llu mismatches\n",
 	       (unsigned long long)nr_pages, nr_threads, (unsigned long long)r,

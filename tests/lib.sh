@@ -37,6 +37,7 @@ _run_cleanups() {
 	if [ ${#_checks_failed[@]} -gt 0 ]; then
 		echo "FAILED CHECKS:"
 		printf '  %s\n' "${_checks_failed[@]}"
+		printf 'DIGEST: check failed: %s\n' "${_checks_failed[@]}"
 		[ $rc = 0 ] && rc=1
 	fi
 	exit $rc
@@ -45,6 +46,9 @@ trap _run_cleanups EXIT
 trap 'exit 130' INT TERM
 
 log() { echo "[$(date +%T)] $*"; }
+# digest TEXT: a line the runner repeats at the very end of `make check`
+# if this test fails (CI shows only the end of the output)
+digest() { echo "DIGEST: $*"; }
 skip() { echo "SKIP: $*"; exit 77; }
 die() { echo "FAIL: $*"; exit 1; }
 
@@ -131,6 +135,47 @@ wait_for() {
 		[ $((SECONDS - t0)) -ge "$limit" ] && return 1
 		sleep 0.1
 	done
+}
+
+# run_watched SECONDS LOG CMD...: run CMD with output to LOG; if it is
+# still running after SECONDS, show where each of its threads is (kernel
+# wait channel and stack; user stack with gdb where installed), as digest
+# lines too, then kill it. Returns CMD's exit status, 124 after a kill.
+run_watched() {
+	local limit=$1 out=$2 pid t0=$SECONDS rc
+	shift 2
+	"$@" >"$out" 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null && [ $((SECONDS - t0)) -lt "$limit" ]; do
+		sleep 0.5
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "run_watched: still running after $limit s: $*"
+		_show_threads "$pid"
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 124
+	fi
+	wait "$pid"
+	rc=$?
+	return $rc
+}
+_show_threads() {
+	local pid=$1 t tid frames
+	for t in /proc/"$pid"/task/*; do
+		tid=${t##*/}
+		echo "thread $tid $(cat "$t/comm" 2>/dev/null) wchan=$(cat "$t/wchan" 2>/dev/null)"
+		sed 's/^/    /' "$t/stack" 2>/dev/null | head -n 8
+	done
+	command -v gdb >/dev/null || { digest "hung; no gdb for user stacks"; return 0; }
+	gdb -batch -p "$pid" -ex "thread apply all bt 12" 2>/dev/null >"$TEST_TMP/gdb.$pid" || true
+	grep -v '^\[New LWP\|^$' "$TEST_TMP/gdb.$pid" | head -n 200
+	# one digest line per thread: its innermost frames' function names
+	awk '/^Thread /{ if (line) print line; t = $6 " " $7; gsub(/[()":]/, "", t)
+	                 line = "hung thread " t ":"; n = 0; next }
+	     /^#[0-9]/ && n < 5 { for (i = 1; i <= NF; i++) if ($i == "in") { line = line " " $(i + 1); break }
+	                         if ($0 !~ / in /) line = line " " $2; n++ }
+	     END { if (line) print line }' "$TEST_TMP/gdb.$pid" | sed 's/^/DIGEST: /'
 }
 
 # stop_pid PID: SIGTERM, then SIGKILL after 10 s; waits for it if a child.

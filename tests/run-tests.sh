@@ -48,6 +48,7 @@ mkdir -p "$logdir"
 
 passed=0 failed=0 skipped=0
 failures=()
+digest_lines=() # of failed tests: repeated before the summary (CI shows the end)
 
 selected() {
 	[ ${#filters[@]} -eq 0 ] && return 0
@@ -60,7 +61,7 @@ selected() {
 
 # record LANE NAME RC SECONDS LOG
 record() {
-	local lane=$1 name=$2 rc=$3 secs=$4 log=$5
+	local lane=$1 name=$2 rc=$3 secs=$4 log=$5 line digest
 	case $rc in
 	0)
 		passed=$((passed + 1))
@@ -75,8 +76,16 @@ record() {
 		failures+=("$lane/$name")
 		echo "result: FAIL $lane/$name (exit $rc, ${secs}s; log $log)"
 		echo "---- last 40 lines of $lane/$name ----"
-		tail -n 40 "$log" | sed 's/^/  | /'
+		tail -n 40 "$log" | grep -v '^DIGEST: ' | sed 's/^/  | /'
 		echo "----"
+		# no <(...) here: the guest has no /dev/fd
+		digest=$(grep '^DIGEST: ' "$log" | head -n 12 | sed "s|^DIGEST: |digest: $lane/$name: |"
+			[ $rc = 124 ] && echo "digest: $lane/$name: timed out after ${secs}s")
+		while IFS= read -r line; do
+			[ -n "$line" ] || continue
+			echo "$line"
+			digest_lines+=("$line")
+		done <<<"$digest"
 		;;
 	esac
 }
@@ -153,6 +162,7 @@ lane_vm() {
 			"result: FAIL "*) failed=$((failed + 1)); failures+=("$k:${line#result: FAIL }")
 				echo "${line/result: FAIL /result: FAIL $k:}" ;;
 			"  | "*|"---- "*|"----") echo "$line" ;;
+			"digest: "*) digest_lines+=("${line/digest: /digest: $k:}"); echo "$line" ;;
 			"$exit_tag "*) rc=${line#"$exit_tag "} ;;
 			esac
 		done < <("$SRC"/tools/vmtest --kernel "$k" --timeout "$limit" \
@@ -190,6 +200,9 @@ for lane in "${lanes[@]}"; do
 done
 
 if [ ${#failures[@]} -gt 0 ]; then
+	# in the guest they went out with each failure (the host repeats them)
+	[ $in_guest = 0 ] && [ ${#digest_lines[@]} -gt 0 ] &&
+		printf '%s\n' "${digest_lines[@]}" | tail -n 16
 	echo "failed: ${failures[*]}"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"

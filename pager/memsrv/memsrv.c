@@ -562,6 +562,7 @@ int main(int argc, char **argv)
 	uint64_t size_bytes = 0;
 	unsigned int grace_s = 30, drop_every_s = 0;
 	uint64_t next_drop_ms = 0;
+	int last_dropped = -1; /* -1: say the first zero too */
 	int nr_uris = 0, i, o, rc, sfd;
 	char err[512], *end;
 	sigset_t mask;
@@ -718,7 +719,11 @@ int main(int argc, char **argv)
 			if (next_drop_ms) {
 				int n = drop_streams() + memsrv_rdma_drop_all();
 
-				memsrv_log("--drop-every: dropped %d connection(s)", n);
+				/* nothing to drop is said once, until there is again */
+				if (n || last_dropped)
+					memsrv_log("--drop-every: dropped %d connection(s)%s", n,
+						   n ? "" : "; no client connected now");
+				last_dropped = n;
 			}
 			next_drop_ms = lease_now_ms() + drop_every_s * 1000ull;
 		}

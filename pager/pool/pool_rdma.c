@@ -225,7 +225,8 @@ static int make_cq(struct rdma_chan *ch, struct ibv_context *verbs)
 	}
 	flags = fcntl(ch->cc->fd, F_GETFL);
 	fcntl(ch->cc->fd, F_SETFL, flags | O_NONBLOCK);
-	ch->cq = ibv_create_cq(verbs, RDMA_MAX_WR * 2, NULL, ch->cc, 0);
+	/* room for a batch and the late flushes of torn-down QPs' batches */
+	ch->cq = ibv_create_cq(verbs, RDMA_MAX_WR * 4, NULL, ch->cc, 0);
 	if (!ch->cq) {
 		tier_pool_set_error("ibv_create_cq: %s", strerror(errno));
 		return -ENOMEM;

@@ -8,7 +8,7 @@
 # every connection every few seconds (--drop-every), so the pager's
 # transport reconnects under load and reattaches to its lease. Skips on a
 # kernel without rdma_rxe.
-# timeout: 700
+# timeout: 1000
 . "$(dirname "$0")/../lib.sh"
 
 in_vm || skip "runs only inside the tools/vmtest guest (tests/run-tests.sh --lane vm)"
@@ -30,10 +30,11 @@ wait_for 60 grep -q lending "$TEST_TMP/memsrv.log" ||
 # page, then mremap (forced move), munmap of half, MADV_DONTNEED of a
 # quarter; TCG makes every RDMA transfer slow, hence the small sizes
 log "memcheck: --local-limit 6M --size 24M --threads 2 --rounds 2 --remap"
-timeout 500 "$TIERCTL" run --pool "$POOL" --pool-size 64M --local-limit 6M -v -- \
-	"$MEMCHECK" --size 24M --threads 2 --rounds 2 --remap --max-resident-mib 6 \
-	>"$TEST_TMP/remap.log" 2>&1
+run_watched 450 "$TEST_TMP/remap.log" "$TIERCTL" run --pool "$POOL" --pool-size 64M \
+	--local-limit 6M -v -- "$MEMCHECK" --size 24M --threads 2 --rounds 2 --remap \
+	--max-resident-mib 6
 rc=$?
+pager_digest remap $rc
 sed 's/^/    /' "$TEST_TMP/remap.log"
 check "rdma: threads, rounds, mremap, munmap, madvise: every page verified" [ $rc = 0 ]
 check "rdma: the pager evicted to and fetched from the RDMA pool" pager_was_busy remap
@@ -59,10 +60,10 @@ on_exit "stop_pid $srv2"
 wait_for 60 grep -q lending "$TEST_TMP/memsrv2.log" ||
 	{ cat "$TEST_TMP/memsrv2.log"; die "tier-memsrv did not start on $POOL2"; }
 log "memcheck with drops: --local-limit 6M --size 16M --threads 2 --rounds 2 --malloc"
-timeout 500 "$TIERCTL" run --pool "$POOL2" --pool-size 64M --local-limit 6M -v -- \
-	"$MEMCHECK" --size 16M --threads 2 --rounds 2 --malloc \
-	>"$TEST_TMP/drops.log" 2>&1
+run_watched 450 "$TEST_TMP/drops.log" "$TIERCTL" run --pool "$POOL2" --pool-size 64M \
+	--local-limit 6M -v -- "$MEMCHECK" --size 16M --threads 2 --rounds 2 --malloc
 rc=$?
+pager_digest drops $rc
 sed 's/^/    /' "$TEST_TMP/drops.log"
 check "rdma with drops: every page verified" [ $rc = 0 ]
 check "rdma with drops: the pager evicted to and fetched from the pool" pager_was_busy drops

@@ -3,7 +3,7 @@
 # include/tierd/pager.h themselves (link with $(PAGER_LDLIBS)).
 # Named to sort after pool.mk: it uses POOL_SRCS, expanded at include time.
 
-PAGER_CORE_SRCS := pager/lib/pager.c pager/lib/pager_scan.c pager/lib/policy.c \
+PAGER_CORE_SRCS := pager/lib/pager.c pager/lib/pager_scan.c pager/lib/idlepoll.c pager/lib/policy.c \
 	pager/lib/options.c
 PAGER_SRCS := $(PAGER_CORE_SRCS) $(POOL_SRCS)
 PAGER_LDLIBS := $(POOL_LDLIBS)

@@ -166,5 +166,12 @@ int tier_pager_opts_from_env(struct tier_pager_opts *o, char *err, size_t errlen
 			return rc;
 		o->no_prefetch = v == 0;
 	}
+	s = getenv("TIERD_IDLE_POLL");
+	if (s && *s) {
+		rc = parse_uint("TIERD_IDLE_POLL", s, 1, &v, err, errlen);
+		if (rc)
+			return rc;
+		o->no_idle_poll = v == 0;
+	}
 	return 0;
 }

@@ -1255,6 +1255,7 @@ static int handler_wait_batch(struct uffd_msg *msgs)
 		rd = read(P.uffd, msgs, sizeof(msgs[0]) * MSG_BATCH);
 		if (rd > 0) {
 			n = (int)(rd / (ssize_t)sizeof(msgs[0]));
+			tp_idle_poll_fault(); /* idlepoll.c: the faulting CPUs wake cheaply */
 			handle_events(msgs, (unsigned int)n);
 			pthread_mutex_unlock(&P.ev_lock);
 			break;
@@ -1860,6 +1861,7 @@ static void *scanner_main(void *arg)
 
 		if (P.opts.scan_maps && !P.paused)
 			tp_scan_tick(&P.scan);
+		tp_idle_poll_tick(now_ns(), P.last_fault_ns);
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
@@ -2034,6 +2036,7 @@ void tp_forked_child(void)
 	if (!P.initialised)
 		return;
 	P.disabled = true;
+	tp_idle_poll_forget();
 	if (P.uffd >= 0)
 		close(P.uffd);
 	if (P.stop_fd >= 0)
@@ -2060,6 +2063,7 @@ void tier_pager_shutdown(void)
 	P.opts.scan_maps = false;
 	tier_pager_fetch_all();
 	P.stopping = true;
+	tp_idle_poll_close();
 	kick_evictor();
 	if (P.evictor_started)
 		pthread_join(P.evictor, NULL);
@@ -2393,6 +2397,14 @@ int tier_pager_init(const struct tier_pager_opts *o)
 	rc = own_thread_heaps(P.nr_handlers + 2);
 	if (rc)
 		goto out_stop_threads;
+	if (!o->no_idle_poll) {
+		int qrc = tp_idle_poll_open();
+
+		if (qrc && o->verbose > 1)
+			tp_log("no polling idle while faulting (/dev/cpu_dma_latency: %s): "
+			       "wake-ups of idle CPUs are slower",
+			       strerror(-qrc));
+	}
 	{
 		static bool atfork_done;
 
@@ -2404,11 +2416,13 @@ int tier_pager_init(const struct tier_pager_opts *o)
 	tp_channel_start(); /* channel.c: talk to tierd if one is there (never blocks) */
 	if (o->verbose)
 		tp_log("started: pool %s (%" PRIu64 " MiB leased), local limit %" PRIu64
-		       " MiB, %u handlers, node %s%d%s, features %#llx",
+		       " MiB, %u handlers, node %s%d%s%s, features %#llx",
 		       o->pool_uris, tier_pool_nr_slots(P.pool) * PAGE >> 20,
 		       P.limit_pages * PAGE >> 20, P.nr_handlers,
 		       P.policy_mode == MPOL_DEFAULT ? "local/" : "", P.opts.node,
-		       P.pidfd >= 0 ? ", batched zaps" : "", (unsigned long long)P.features);
+		       P.pidfd >= 0 ? ", batched zaps" : "",
+		       tp_idle_poll_active() ? ", idle polling" : "",
+		       (unsigned long long)P.features);
 	return 0;
 
 out_stop_threads : {

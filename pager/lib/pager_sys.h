@@ -57,4 +57,12 @@ uint64_t tp_hint_count(void);
 bool tp_is_active(void);
 const struct tier_pager_opts *tp_opts(void);
 
+/* idlepoll.c: polling idle (PM QoS CPU latency 0) while faults come in */
+int tp_idle_poll_open(void);
+void tp_idle_poll_fault(void);
+void tp_idle_poll_tick(uint64_t now_ns, uint64_t last_fault_ns);
+bool tp_idle_poll_active(void);
+void tp_idle_poll_close(void);
+void tp_idle_poll_forget(void); /* in a fork()ed child */
+
 #endif /* TIERD_PAGER_SYS_H */

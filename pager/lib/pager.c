@@ -1274,7 +1274,7 @@ static int handler_wait_batch(struct uffd_msg *msgs)
 			 * machine this spares the evictor thread a CPU of its own.
 			 */
 			if (evict_needed() && !pool_slow() && !streaming() &&
-			    !pthread_mutex_trylock(&P.evict_lock)) {
+			    !tp_idle_poll_active() && !pthread_mutex_trylock(&P.evict_lock)) {
 				/* few pages: each write-protect is an IPI, a fault waits for them */
 				if (!P.paused) {
 					PROF_START(tb);
@@ -1879,10 +1879,13 @@ static void *evictor_main(void *arg)
 		 * While faults come in, the spinning handler evicts between them
 		 * (a thread of its own would compete for the CPUs); this thread
 		 * evicts when the handlers sleep, and always with a slow pool
-		 * (then it mostly waits on the network, in parallel with faults).
+		 * (then it mostly waits on the network, in parallel with faults)
+		 * or with idle polling (idlepoll.c: waking it is cheap then, and
+		 * a fault no longer waits behind the handler's batch: random
+		 * faults mean 12-14 us instead of 17-18, p90 21-28 instead of 50).
 		 */
-		if (evict_needed() &&
-		    (pool_slow() || streaming() || now_ns() - P.last_fault_ns > spin_ns)) {
+		if (evict_needed() && (pool_slow() || streaming() || tp_idle_poll_active() ||
+				       now_ns() - P.last_fault_ns > spin_ns)) {
 			unsigned int got = 0;
 
 			/* evict down to two margins under the limit */

@@ -36,7 +36,7 @@ struct tier_pager_opts {
 	unsigned int verbose; /* 1: start/stop lines and stats at exit on stderr */
 	bool scan_maps; /* manage all anonymous private memory (preload) */
 	bool no_prefetch; /* turn the stream prefetcher off */
-	bool no_idle_poll; /* no polling-idle request while faults come in (idlepoll.c) */
+	bool idle_poll; /* polling idle while faults come in (idlepoll.c; needs root) */
 };
 
 struct tier_pager_stats {
@@ -64,7 +64,7 @@ void tier_pager_opts_init(struct tier_pager_opts *o);
 /*
  * Fill @o from TIERD_POOL, TIERD_POOL_SIZE, TIERD_LOCAL_LIMIT, TIERD_NODE,
  * TIERD_HANDLERS, TIERD_SPIN_US, TIERD_VERBOSE, TIERD_PREFETCH (0 = off),
- * TIERD_IDLE_POLL (0 = off).
+ * TIERD_IDLE_POLL (1 = on).
  * Returns -ENOENT when TIERD_POOL is unset, -EINVAL with a message in @err
  * for a bad value.
  */

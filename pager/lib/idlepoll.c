@@ -16,11 +16,14 @@
  * CPU (a running spinner still needs an interrupt to be preempted).
  *
  * The request is system-wide (every CPU polls instead of halting), so it is
+ * asked for (`tierctl run --idle-poll`, TIERD_IDLE_POLL=1), not a default:
+ * a library inside a workload should not change the whole machine's power
+ * and CPU use unasked; and in a guest under QEMU's TCG (no hardware
+ * virtualisation) polling idle vCPUs were seen to stall the guest. It is
  * held only while faults come in: set by the handler that sees the first
  * fault after a quiet spell, withdrawn by the maps scanner's tick once no
  * fault came for IDLE_POLL_HOLD_NS. Opening the device needs root (or a
  * udev rule); without it the pager works as before and says so at start.
- * TIERD_IDLE_POLL=0 turns it off.
  */
 #include <errno.h>
 #include <fcntl.h>

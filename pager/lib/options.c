@@ -171,7 +171,7 @@ int tier_pager_opts_from_env(struct tier_pager_opts *o, char *err, size_t errlen
 		rc = parse_uint("TIERD_IDLE_POLL", s, 1, &v, err, errlen);
 		if (rc)
 			return rc;
-		o->no_idle_poll = v == 0;
+		o->idle_poll = v == 1;
 	}
 	return 0;
 }

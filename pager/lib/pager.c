@@ -313,14 +313,41 @@ static void own_record(void *p, size_t len)
 	pthread_mutex_unlock(&P.own_lock);
 }
 
+/* mmap without preload.c's interposer: the pager's own memory is never managed. */
+static void *raw_mmap(size_t len, int flags)
+{
+	return (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
+}
+
+/* Set on the pager's threads: what they map is never managed (tp_mapped). */
+static __thread bool on_pager_thread __attribute__((tls_model("initial-exec")));
+
+/*
+ * The program mapped [p, p + len) itself (preload.c's mmap): anonymous
+ * private read-write memory is registered before mmap returns, so its
+ * first touches come through the pager (placed on its node, counted
+ * against the limit) instead of being adopted as resident by the next maps
+ * scan (up to 20 ms later, after a fast program filled part of it). Small
+ * mappings are left to the scan, which sees them merged.
+ */
+void tp_mapped(void *p, size_t len, int prot, int flags)
+{
+	if (!tp_is_active() || on_pager_thread || !P.opts.scan_maps || P.paused ||
+	    len < (256u << 10))
+		return;
+	if (!(flags & MAP_ANONYMOUS) || (flags & (MAP_SHARED | MAP_PRIVATE)) != MAP_PRIVATE ||
+	    (flags & MAP_HUGETLB) || (prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
+		return;
+	tp_manage_range((uintptr_t)p, (uintptr_t)p + len); /* a failure: the scan tries again */
+}
+
 /* A mapping of the pager's own: recorded, named, never managed. */
 void *tp_own_map(size_t len, bool lock)
 {
 	void *p;
 
 	len = (len + PAGE - 1) & ~(size_t)(PAGE - 1);
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-		 0);
+	p = raw_mmap(len, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
 	if (p == MAP_FAILED)
 		return NULL;
 	prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, len,
@@ -346,7 +373,10 @@ void tp_own_add(uintptr_t start, uintptr_t end)
  */
 static void thread_begin(unsigned int slot)
 {
-	void *p = malloc(64);
+	void *p;
+
+	on_pager_thread = true;
+	p = malloc(64);
 
 	atomic_store(&P.thread_heap[slot], p ? (uintptr_t)p : 1);
 	free(p);
@@ -2310,8 +2340,7 @@ int tier_pager_init(const struct tier_pager_opts *o)
 	}
 	P.pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	if (P.pidfd >= 0) {
-		void *page =
-		    mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *page = raw_mmap(PAGE, MAP_PRIVATE | MAP_ANONYMOUS);
 		struct iovec probe = { .iov_base = page, .iov_len = PAGE };
 
 		/* process_madvise(MADV_DONTNEED) on oneself: Linux >= 6.13 */
@@ -2400,12 +2429,12 @@ int tier_pager_init(const struct tier_pager_opts *o)
 	rc = own_thread_heaps(P.nr_handlers + 2);
 	if (rc)
 		goto out_stop_threads;
-	if (!o->no_idle_poll) {
+	if (o->idle_poll) {
 		int qrc = tp_idle_poll_open();
 
-		if (qrc && o->verbose > 1)
-			tp_log("no polling idle while faulting (/dev/cpu_dma_latency: %s): "
-			       "wake-ups of idle CPUs are slower",
+		if (qrc)
+			tp_log("no polling idle while faulting: /dev/cpu_dma_latency: %s (it needs "
+			       "root); running without it",
 			       strerror(-qrc));
 	}
 	{

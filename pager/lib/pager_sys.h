@@ -44,6 +44,8 @@ int tp_manage_range(uintptr_t start, uintptr_t end);
 /* The program is about to zap [start, end) (madvise DONTNEED/REMOVE). */
 void tp_discard_range(uintptr_t start, uintptr_t end);
 void tp_forked_child(void);
+/* The program mapped memory itself (preload.c interposes mmap). */
+void tp_mapped(void *p, size_t len, int prot, int flags);
 
 /* The channel to tierd (channel.c, hint.c; include/tierd/pager_ctl.h). */
 void tp_channel_start(void);

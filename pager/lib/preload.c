@@ -15,6 +15,10 @@
  * are not seen; they only trim free memory whose content glibc never
  * reads back, and a resident page zapped behind the pager's back is
  * recognised by its next fault.
+ *
+ * mmap() (and mmap64, its other name) is interposed so that anonymous
+ * memory the program maps itself is registered before mmap returns
+ * (tp_mapped); what glibc maps internally is found by the maps scan.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -35,6 +39,18 @@ int madvise(void *addr, size_t len, int advice)
 	rc = syscall(SYS_madvise, addr, len, advice);
 	return (int)rc;
 }
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+
+	if (p != MAP_FAILED)
+		tp_mapped(p, len, prot, flags);
+	return p;
+}
+
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+    __attribute__((alias("mmap")));
 
 __attribute__((constructor)) static void tp_preload_init(void)
 {

@@ -67,6 +67,7 @@ static void clear_env(void)
 	unsetenv("TIERD_SPIN_US");
 	unsetenv("TIERD_VERBOSE");
 	unsetenv("TIERD_PREFETCH");
+	unsetenv("TIERD_IDLE_POLL");
 }
 
 static void test_env_good(void **state)
@@ -81,6 +82,7 @@ static void test_env_good(void **state)
 	setenv("TIERD_NODE", "1", 1);
 	setenv("TIERD_HANDLERS", "3", 1);
 	setenv("TIERD_PREFETCH", "0", 1);
+	setenv("TIERD_IDLE_POLL", "1", 1);
 	assert_int_equal(tier_pager_opts_from_env(&o, err, sizeof(err)), 0);
 	assert_string_equal(o.pool_uris, "tcp://127.0.0.1:7471,shm:/dev/shm/p");
 	assert_int_equal(o.local_limit_bytes, 256ull << 20);
@@ -88,7 +90,11 @@ static void test_env_good(void **state)
 	assert_int_equal(o.node, 1);
 	assert_int_equal(o.nr_handlers, 3);
 	assert_true(o.no_prefetch);
+	assert_true(o.idle_poll);
 	assert_true(o.scan_maps);
+	unsetenv("TIERD_IDLE_POLL");
+	assert_int_equal(tier_pager_opts_from_env(&o, err, sizeof(err)), 0);
+	assert_false(o.idle_poll); /* system-wide: only when asked */
 
 	setenv("TIERD_NODE", "local", 1);
 	assert_int_equal(tier_pager_opts_from_env(&o, err, sizeof(err)), 0);
@@ -127,6 +133,12 @@ static void test_env_bad(void **state)
 	setenv("TIERD_HANDLERS", "99", 1);
 	assert_int_equal(tier_pager_opts_from_env(&o, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "up to 16"));
+	unsetenv("TIERD_HANDLERS");
+
+	setenv("TIERD_IDLE_POLL", "yes", 1);
+	assert_int_equal(tier_pager_opts_from_env(&o, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "TIERD_IDLE_POLL"));
+	unsetenv("TIERD_IDLE_POLL");
 	clear_env();
 }
 

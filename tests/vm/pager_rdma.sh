@@ -30,7 +30,7 @@ wait_for 60 grep -q lending "$TEST_TMP/memsrv.log" ||
 # page, then mremap (forced move), munmap of half, MADV_DONTNEED of a
 # quarter; TCG makes every RDMA transfer slow, hence the small sizes
 log "memcheck: --local-limit 6M --size 24M --threads 2 --rounds 2 --remap"
-run_watched 450 "$TEST_TMP/remap.log" "$TIERCTL" run --pool "$POOL" --pool-size 64M \
+run_watched "${TIERD_TEST_WATCH_S:-450}" "$TEST_TMP/remap.log" "$TIERCTL" run --pool "$POOL" --pool-size 64M \
 	--local-limit 6M -v -- "$MEMCHECK" --size 24M --threads 2 --rounds 2 --remap \
 	--max-resident-mib 6
 rc=$?
@@ -60,7 +60,7 @@ on_exit "stop_pid $srv2"
 wait_for 60 grep -q lending "$TEST_TMP/memsrv2.log" ||
 	{ cat "$TEST_TMP/memsrv2.log"; die "tier-memsrv did not start on $POOL2"; }
 log "memcheck with drops: --local-limit 6M --size 16M --threads 2 --rounds 2 --malloc"
-run_watched 450 "$TEST_TMP/drops.log" "$TIERCTL" run --pool "$POOL2" --pool-size 64M \
+run_watched "${TIERD_TEST_WATCH_S:-450}" "$TEST_TMP/drops.log" "$TIERCTL" run --pool "$POOL2" --pool-size 64M \
 	--local-limit 6M -v -- "$MEMCHECK" --size 16M --threads 2 --rounds 2 --malloc
 rc=$?
 pager_digest drops $rc

@@ -2,6 +2,7 @@
 # tools/bench/bench-pager.sh — `make bench-pager`: 4 KiB page touches over
 # a region 8x the local limit, timed one by one (tier-pagebench), under
 #   (a) libtierpager with the shm pool (tier-memsrv --listen shm:...),
+#   (a0) the same without --idle-poll (idle CPUs halt: see README),
 #   (b) libtierpager with the TCP pool on loopback,
 #   (c) the kernel's own path: a zram swap device and a cgroup v1 memory
 #       limit of the same size,
@@ -103,9 +104,11 @@ BENCH_ARGS="--size ${SIZE_MIB}M --random $NRANDOM"
 run_mode() { # MODE -> prints the bench output
 	case $1 in
 	shm) "$bin/tierctl" run --pool "shm:$shm_file" --pool-size $((SIZE_MIB * 2))M \
+		--local-limit ${LIMIT_MIB}M --idle-poll -- "$bin/tier-pagebench" $BENCH_ARGS ;;
+	shm0) "$bin/tierctl" run --pool "shm:$shm_file" --pool-size $((SIZE_MIB * 2))M \
 		--local-limit ${LIMIT_MIB}M -- "$bin/tier-pagebench" $BENCH_ARGS ;;
 	tcp) "$bin/tierctl" run --pool "tcp://127.0.0.1:$port" --pool-size $((SIZE_MIB * 2))M \
-		--local-limit ${LIMIT_MIB}M -- "$bin/tier-pagebench" $BENCH_ARGS ;;
+		--local-limit ${LIMIT_MIB}M --idle-poll -- "$bin/tier-pagebench" $BENCH_ARGS ;;
 	zram) bash -c "echo \$\$ >$cg/cgroup.procs && exec $bin/tier-pagebench $BENCH_ARGS" ;;
 	esac
 }
@@ -114,7 +117,7 @@ field() { # FILE PHASE KEY
 	sed -n "s/^$2 .* $3=\([0-9]*\).*/\1/p" "$1" | head -n 1
 }
 
-modes="shm tcp zram"
+modes="shm shm0 tcp zram"
 for r in $(seq "$RUNS"); do
 	for m in $modes; do
 		f=$tmp/$m.$r.out
@@ -164,6 +167,7 @@ sa=$(ratio "${M[shm.seq.mean_ns]}" "${M[zram.seq.mean_ns]}")
 	for m in $modes; do
 		case $m in
 		shm) name="(a) pager, shm pool" ;;
+		shm0) name="(a0) pager, shm pool, without --idle-poll" ;;
 		tcp) name="(b) pager, TCP pool (loopback)" ;;
 		zram) name="(c) kernel: zram swap + memcg" ;;
 		esac
@@ -174,9 +178,10 @@ sa=$(ratio "${M[shm.seq.mean_ns]}" "${M[zram.seq.mean_ns]}")
 	echo
 	echo "| ratio | random mean | random p50 | random p99 | seq mean | seq p50 | seq p99 |"
 	echo "|---|---|---|---|---|---|---|"
-	for m in shm tcp; do
+	for m in shm shm0 tcp; do
 		case $m in
 		shm) name="(a)/(c)" ;;
+		shm0) name="(a0)/(c)" ;;
 		tcp) name="(b)/(c)" ;;
 		esac
 		line="| $name |"

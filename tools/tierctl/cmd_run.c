@@ -3,8 +3,8 @@
  * tierctl run — run a program under libtierpager.
  *
  *   tierctl run [--pool URI[,URI...]]... [--local-limit SIZE] [--pool-size SIZE]
- *               [--node N|local|auto] [--handlers N] [--cgroup PATH] [-v]
- *               -- CMD [ARGS...]
+ *               [--node N|local|auto] [--handlers N] [--idle-poll]
+ *               [--cgroup PATH] [-v] -- CMD [ARGS...]
  *
  * Nothing runs in between: the options become TIERD_* variables, the
  * library is put first in LD_PRELOAD, tierctl moves itself into the cgroup
@@ -82,8 +82,10 @@ static void usage(void)
 	fprintf(
 	    stderr,
 	    "usage: tierctl run [--pool URI[,URI...]]... [--local-limit SIZE] [--pool-size SIZE]\n"
-	    "                   [--node N|local|auto] [--handlers N] [--cgroup PATH] [-v] -- CMD "
-	    "[ARGS...]\n"
+	    "                   [--node N|local|auto] [--handlers N] [--idle-poll]\n"
+	    "                   [--cgroup PATH] [-v] -- CMD [ARGS...]\n"
+	    "  --idle-poll: idle CPUs poll instead of halting while faults come in\n"
+	    "               (faster wake-ups on VM hosts; system-wide while held; root)\n"
 	    "  URI: mem:SIZE, shm:PATH, tcp://HOST:PORT, rdma://HOST:PORT; SIZE: 4096, 64K, 512M, "
 	    "2G\n");
 }
@@ -96,6 +98,7 @@ int cmd_run(int argc, char **argv, const struct tierctl_opts *o)
 		{ "pool-size", required_argument, NULL, 's' },
 		{ "node", required_argument, NULL, 'n' },
 		{ "handlers", required_argument, NULL, 'H' },
+		{ "idle-poll", no_argument, NULL, 'I' },
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -133,6 +136,9 @@ int cmd_run(int argc, char **argv, const struct tierctl_opts *o)
 			break;
 		case 'H':
 			setenv("TIERD_HANDLERS", optarg, 1);
+			break;
+		case 'I':
+			setenv("TIERD_IDLE_POLL", "1", 1);
 			break;
 		case 'c':
 			cgroup = optarg;

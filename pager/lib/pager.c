@@ -1927,8 +1927,8 @@ static void *evictor_main(void *arg)
 				unsigned int k = evict_batch(EVICT_BATCH, 0, 0);
 				PROF_END(PE_B_THREAD, tb, k);
 
-				if (!k)
-					break;
+				if (!k || atomic_load(&P.pool_down))
+					break; /* nothing to take, or the pool took nothing */
 				got += k;
 			}
 			pthread_mutex_unlock(&P.evict_lock);
@@ -1942,7 +1942,9 @@ static void *evictor_main(void *arg)
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 2 * 1000000;
+			/* a pool that takes no writes: try again less often (each try
+			 * write-protects and copies a batch for nothing) */
+			ts.tv_nsec += (atomic_load(&P.pool_down) ? 100 : 2) * 1000000;
 			if (ts.tv_nsec >= 1000000000) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000;

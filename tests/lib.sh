@@ -161,7 +161,7 @@ run_watched() {
 	return $rc
 }
 _show_threads() {
-	local pid=$1 t tid frames
+	local pid=$1 t tid
 	for t in /proc/"$pid"/task/*; do
 		tid=${t##*/}
 		echo "thread $tid $(cat "$t/comm" 2>/dev/null) wchan=$(cat "$t/wchan" 2>/dev/null)"

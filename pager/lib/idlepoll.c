@@ -88,17 +88,6 @@ bool tp_idle_poll_active(void)
 	return qos_fd >= 0;
 }
 
-/* Shutdown: under the lock, so no handler writes to a reused descriptor. */
-void tp_idle_poll_close(void)
-{
-	pthread_mutex_lock(&qos_lock);
-	if (qos_fd >= 0)
-		close(qos_fd);
-	qos_fd = -1;
-	atomic_store(&polling, false);
-	pthread_mutex_unlock(&qos_lock);
-}
-
 /* A fork()ed child: its copy would keep the request; no lock (one thread). */
 void tp_idle_poll_forget(void)
 {
@@ -106,4 +95,12 @@ void tp_idle_poll_forget(void)
 		close(qos_fd);
 	qos_fd = -1;
 	atomic_store(&polling, false);
+}
+
+/* Shutdown: under the lock, so no handler writes to a reused descriptor. */
+void tp_idle_poll_close(void)
+{
+	pthread_mutex_lock(&qos_lock);
+	tp_idle_poll_forget();
+	pthread_mutex_unlock(&qos_lock);
 }

@@ -14,14 +14,12 @@ need_root
 make_tmpdir
 T=$TEST_TMP
 
-port=$((20000 + (RANDOM * 3 + $$) % 40000))
-"$MEMSRV" --listen "tcp://127.0.0.1:$port" --size 256M --lease-grace 120 >"$T/srv.log" 2>&1 &
-SRV=$!
-on_exit "stop_pid $SRV"
+# a lease that outlives the outage: the pages in the pool must come back
+POOL_GRACE=120 pager_pool tcp 256M
+SRV=$POOL_PID
 on_exit "kill -CONT $SRV 2>/dev/null"
-wait_for 30 grep -q lending "$T/srv.log" || { cat "$T/srv.log"; die "tier-memsrv did not start"; }
 
-TIERD_POOL_TIMEOUT_MS=2000 "$TIERCTL" run --pool "tcp://127.0.0.1:$port" --pool-size 128M \
+TIERD_POOL_TIMEOUT_MS=2000 "$TIERCTL" run --pool "$POOL" --pool-size 128M \
 	--local-limit 16M -v -- "$MEMCHECK" --size 32M --threads 2 --rounds 1 \
 	--wait-file "$T/go" --grow 24M >"$T/mc.log" 2>&1 &
 MC=$!

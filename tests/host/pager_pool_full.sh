@@ -10,11 +10,10 @@ need_root
 . "$(dirname "$0")/pager_common.inc"
 make_tmpdir
 pager_pool tcp 256M
+MEMCHECK_TIMEOUT=60
 
-timeout 60 "$TIERCTL" run --pool "$POOL" --pool-size 16M --local-limit 16M -v -- \
-	"$MEMCHECK" --size 64M --threads 2 --rounds 2 >"$TEST_TMP/full.log" 2>&1
+MEMCHECK_POOL_SIZE=16M memcheck full 16 --size 64M --threads 2 --rounds 2
 rc=$?
-sed 's/^/    /' "$TEST_TMP/full.log"
 check "the program finished (exit $rc; 124: it hung) and every page verified" [ $rc = 0 ]
 check "... 0 bad pages" grep -q " 0 bad pages, 0 mismatches" "$TEST_TMP/full.log"
 check "the pager filled the pool first" grep -Eq "evicted [1-9][0-9]*" "$TEST_TMP/full.log"
@@ -25,10 +24,8 @@ check "it said why it went over the limit, once" \
 # even when the pool fills up: pages that own a slot (fetched back from
 # the pool) still go when those that would need a new one cannot (it used
 # to give up at the first page without a slot and go over the limit).
-timeout 60 "$TIERCTL" run --pool "$POOL" --pool-size 12M --local-limit 16M -v -- \
-	"$MEMCHECK" --size 24M --threads 2 --rounds 3 >"$TEST_TMP/fits.log" 2>&1
+MEMCHECK_POOL_SIZE=12M memcheck fits 16 --size 24M --threads 2 --rounds 3
 rc=$?
-sed 's/^/    /' "$TEST_TMP/fits.log"
 check "24 MiB through 16 MiB into 12 MiB: finished, every page verified" [ $rc = 0 ]
 check "... the pool was full at times" grep -q "pool full: .*those with one still go" "$TEST_TMP/fits.log"
 check "... RssAnon within the limit + 6 MiB" rss_anon_within fits 22

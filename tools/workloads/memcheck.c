@@ -312,7 +312,7 @@ static int do_remap_checks(uint64_t version)
 	return bad != 0;
 }
 
-/* Announce PATH.SUFFIX and wait for PATH.NEXT (the test's side of --grow). */
+/* Announce PATH.SUFFIX and wait for PATH.NEXT (PATH itself if NEXT is NULL). */
 static void handshake(const char *suffix, const char *next)
 {
 	char path[4096];
@@ -322,7 +322,10 @@ static void handshake(const char *suffix, const char *next)
 	f = fopen(path, "w");
 	if (f)
 		fclose(f);
-	snprintf(path, sizeof(path), "%s.%s", wait_file, next);
+	if (next)
+		snprintf(path, sizeof(path), "%s.%s", wait_file, next);
+	else
+		snprintf(path, sizeof(path), "%s", wait_file);
 	while (access(path, F_OK))
 		usleep(20000);
 }
@@ -458,18 +461,8 @@ int main(int argc, char **argv)
 		}
 	}
 	r = last;
-	if (wait_file) {
-		/* a test does something to the pool now (PATH.ready says when) */
-		char ready[4096];
-		FILE *f;
-
-		snprintf(ready, sizeof(ready), "%s.ready", wait_file);
-		f = fopen(ready, "w");
-		if (f)
-			fclose(f);
-		while (access(wait_file, F_OK))
-			usleep(20000);
-	}
+	if (wait_file) /* a test does something to the pool now (PATH.ready says when) */
+		handshake("ready", NULL);
 	if (grow_bytes && grow(grow_bytes))
 		rc = 1;
 	bad = verify_all(r, "final");

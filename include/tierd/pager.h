@@ -56,6 +56,7 @@ struct tier_pager_stats {
 	uint64_t nr_regions; /* regions registered */
 	uint64_t nr_events; /* remap/unmap events handled */
 	uint64_t nr_space_waits; /* faults that had to wait for eviction */
+	uint64_t nr_foreign_zaps; /* pages found zapped behind the pager's back (glibc) */
 };
 
 /* Defaults for every field. */

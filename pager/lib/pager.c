@@ -122,6 +122,7 @@ static struct pager {
 	uint64_t features;
 	bool have_poison;
 	int pidfd; /* for process_madvise: many ranges, one TLB flush (>= 6.13) */
+	int mem_fd; /* /proc/self/mem: the evictor's copy-out (copy_out) */
 	struct tier_pool *pool;
 	struct tier_pager_opts opts;
 	int policy_mode;
@@ -174,6 +175,7 @@ static struct pager {
 	.uffd = -1,
 	.stop_fd = -1,
 	.pidfd = -1,
+	.mem_fd = -1,
 	.owner_lock = PTHREAD_MUTEX_INITIALIZER,
 	.ev_lock = PTHREAD_MUTEX_INITIALIZER,
 	.regions_lock = PTHREAD_RWLOCK_INITIALIZER,
@@ -1113,6 +1115,50 @@ static void unknown_fault(struct tp_handler *h, uintptr_t addr, bool write)
 		handle_missing(h, addr, write);
 }
 
+/*
+ * A missing fault on a page being evicted. The evictor zaps its victims and
+ * publishes their new state in one ev_lock section, and fault messages are
+ * read under ev_lock, so a page that is still EVICTING when we hold ev_lock
+ * was not zapped by this eviction: either the message is stale (the page
+ * is present: -EEXIST, wake) or the program zapped it behind our back
+ * (glibc's internal madvise of free memory and of cached thread stacks is
+ * not interposed). Then its content is zeros by the program's own doing:
+ * install a zero page and cancel the eviction (the evictor keeps it,
+ * dirty). Waiting for the eviction instead deadlocks: the evictor's own
+ * copy-out (process_vm_readv) takes this very fault.
+ * Returns false if the page is no longer EVICTING (look again).
+ */
+static bool missing_while_evicting(uintptr_t addr)
+{
+	struct tp_region *r;
+	bool evicting = false;
+	size_t done;
+	int rc;
+
+	pthread_mutex_lock(&P.ev_lock);
+	pthread_rwlock_rdlock(&P.regions_lock);
+	r = region_find(addr);
+	if (r) {
+		uint64_t idx = (addr - r->start) / PAGE;
+
+		evicting = tp_state_of(atomic_load(&r->words[idx])) == TP_EVICTING;
+		if (evicting) {
+			rc = uffd_copy(addr, P.zero_page, PAGE, false, true, &done);
+			if (rc == 0) {
+				tp_set_flags(&r->words[idx], TP_F_CANCEL);
+				STAT_INC(nr_evict_cancels);
+				STAT_INC(nr_foreign_zaps);
+			} else {
+				/* -EEXIST: present (a stale message); -EAGAIN: an event is pending */
+				uffd_wake(addr, PAGE);
+			}
+		}
+	}
+	pthread_rwlock_unlock(&P.regions_lock);
+	pthread_mutex_unlock(&P.ev_lock);
+	return evicting;
+}
+
 static void handle_missing(struct tp_handler *h, uintptr_t addr, bool write)
 {
 	struct tp_region *r;
@@ -1164,9 +1210,10 @@ static void handle_missing(struct tp_handler *h, uintptr_t addr, bool write)
 			sched_yield();
 			continue;
 		case TP_EVICTING:
-			/* wait for the eviction to finish, then fetch it back */
 			pthread_rwlock_unlock(&P.regions_lock);
-			sched_yield();
+			if (missing_while_evicting(addr))
+				return;
+			/* the eviction ended meanwhile: look again */
 			continue;
 		case TP_GONE:
 		default:
@@ -1386,6 +1433,7 @@ struct victim {
 	bool copy; /* needs write-protect + copy + pool write */
 	bool protected; /* we write-protected it */
 	bool aborted; /* give it back */
+	bool missing; /* the copy-out found no page there */
 };
 
 static unsigned int pick_range_victims(struct victim *v, unsigned int want, uintptr_t lo,
@@ -1427,6 +1475,7 @@ static unsigned int pick_victims(struct victim *v, unsigned int want, uintptr_t 
 			v[n].old = old;
 			v[n].aborted = false;
 			v[n].protected = false;
+			v[n].missing = false;
 			/* clean = write-protected since its content matched the slot (or zero) */
 			v[n].copy = (old & TP_F_DIRTY) || !(old & TP_F_WP);
 			if (v[n].copy && r->slots[cand[k]] == TP_SLOT_NONE) {
@@ -1485,6 +1534,7 @@ static unsigned int pick_range_victims(struct victim *v, unsigned int want, uint
 		v[n].old = old;
 		v[n].aborted = false;
 		v[n].protected = false;
+		v[n].missing = false;
 		v[n].copy = (old & TP_F_DIRTY) || !(old & TP_F_WP);
 		if (v[n].copy && r->slots[idx] == TP_SLOT_NONE) {
 			uint64_t slot;
@@ -1540,6 +1590,63 @@ static void victim_release(struct victim *v, uint16_t flags)
 	atomic_store(w, tp_make(TP_RESIDENT, flags));
 }
 
+/*
+ * Copy @n victims (one page each, at remote[i]) into the staging buffer
+ * (page i at evict_staging + i * PAGE); ok[i] says which arrived.
+ *
+ * Through /proc/self/mem, not process_vm_readv: the kernel reads it with
+ * get_user_pages without FAULT_FLAG_ALLOW_RETRY, so a page that is not
+ * there (zapped by the program behind our back: glibc's internal madvise
+ * of free memory and cached thread stacks; or unmapped meanwhile) fails
+ * that read with EIO at once, where process_vm_readv raises a userfault
+ * and waits for a handler. Waiting deadlocks: the copier may be a handler
+ * holding the uffd's read side, and a handler may be waiting for the
+ * space this eviction makes. A failed page is given back (it is then
+ * RESIDENT in our tables, and its next fault zero-fills it). Runs of
+ * adjacent pages are one pread.
+ */
+static void copy_out(const struct iovec *remote, bool *ok, unsigned int n)
+{
+	unsigned int i = 0;
+
+	while (i < n) {
+		unsigned int j = i + 1;
+		ssize_t got;
+
+		while (j < n && (uintptr_t)remote[j - 1].iov_base + PAGE ==
+				    (uintptr_t)remote[j].iov_base)
+			j++;
+		got = pread(P.mem_fd, P.evict_staging + (size_t)i * PAGE, (size_t)(j - i) * PAGE,
+			    (off_t)(uintptr_t)remote[i].iov_base);
+		if (got < 0)
+			got = 0;
+		for (; i < j && got >= (ssize_t)PAGE; i++, got -= (ssize_t)PAGE)
+			ok[i] = true;
+		if (i < j) /* page i is not there; go on after it */
+			ok[i++] = false;
+	}
+}
+
+/*
+ * A victim the copy-out did not find: the program zapped it (no event is
+ * pending for it, or installing would fail with -EAGAIN), so it reads as
+ * zeros now. Install a clean, write-protected zero page and forget the
+ * pool copy: the next eviction drops it without a pool write. Given back
+ * as is otherwise (present after all, or moved/unmapped: the event fixes
+ * it). Under ev_lock, so no fault on it is being resolved meanwhile.
+ */
+static bool victim_zapped_behind(struct victim *v)
+{
+	size_t done;
+
+	if (uffd_copy(v->r->start + v->idx * PAGE, P.zero_page, PAGE, true, true, &done))
+		return false;
+	slot_free(v->r, v->idx);
+	atomic_store(&v->r->words[v->idx], tp_make(TP_RESIDENT, TP_F_WP));
+	STAT_INC(nr_foreign_zaps);
+	return true;
+}
+
 /* Evict up to @want pages (within [lo, hi) if hi != 0). Under evict_lock. */
 static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 {
@@ -1549,9 +1656,9 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 	unsigned int n, i, nc = 0, nr_evicted = 0;
 	unsigned int copy_of[EVICT_BATCH], zap_first[EVICT_BATCH], nz;
 	bool exact = false; /* write-protect runs without gaps */
+	bool ok[EVICT_BATCH];
 	struct iovec zap[EVICT_BATCH];
 	bool batched;
-	ssize_t got;
 	int rc;
 
 	if (want > EVICT_BATCH)
@@ -1607,29 +1714,21 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 	}
 	PROF_END(PE_WP, tw, nc);
 	PROF_START(tr);
-	/* 2. copy out (an unmapped page ends the copy early: EFAULT, not SIGSEGV) */
+	/* 2. copy out (a page that is not there fails alone: see copy_out) */
 	if (nc) {
-		/*
-		 * Runs of adjacent pages as one remote iovec, the staging buffer
-		 * as one local one: the kernel pins pages per iovec (a lock and
-		 * a walk each time), 16 at a time within one.
-		 */
-		struct iovec whole = { .iov_base = P.evict_staging, .iov_len = (size_t)nc * PAGE };
-		unsigned int nr = 0;
+		unsigned int m = 0;
 
+		copy_out(remote, ok, nc);
 		for (i = 0; i < nc; i++) {
-			if (nr && (uintptr_t)remote[nr - 1].iov_base + remote[nr - 1].iov_len ==
-				      (uintptr_t)remote[i].iov_base)
-				remote[nr - 1].iov_len += PAGE;
-			else
-				remote[nr++] = remote[i];
+			if (!ok[i]) {
+				v[copy_of[i]].aborted = true;
+				v[copy_of[i]].missing = true;
+				continue;
+			}
+			iov[m] = iov[i];
+			copy_of[m++] = copy_of[i];
 		}
-		got = process_vm_readv(getpid(), &whole, 1, remote, nr, 0);
-		if (got < 0)
-			got = 0;
-		for (i = (unsigned int)(got / PAGE); i < nc; i++)
-			v[copy_of[i]].aborted = true;
-		nc = (unsigned int)(got / PAGE);
+		nc = m;
 	}
 	PROF_END(PE_READV, tr, nc);
 	PROF_START(tpw);
@@ -1657,6 +1756,9 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 	for (i = 0; i < n; i++) {
 		uint16_t cur = atomic_load(&v[i].r->words[v[i].idx]);
 
+		if (v[i].missing && !(cur & (TP_F_CANCEL | TP_F_MOVED | TP_F_DISCARD)) &&
+		    victim_zapped_behind(&v[i]))
+			continue;
 		if (v[i].aborted) {
 			victim_release(&v[i], v[i].old);
 			continue;
@@ -1960,7 +2062,7 @@ static void *evictor_main(void *arg)
 /*
  * The program zaps [start, end) (madvise DONTNEED/REMOVE, interposed):
  * afterwards the pages read as zeros, so pooled copies are dropped.
- * Owned pages are waited for (their owners take neither lock held here).
+ * Owned pages are waited for, without the lock.
  */
 void tp_discard_range(uintptr_t start, uintptr_t end)
 {
@@ -1981,7 +2083,19 @@ void tp_discard_range(uintptr_t start, uintptr_t end)
 			unsigned int st = tp_state_of(w);
 
 			if (st == TP_FETCHING || st == TP_EVICTING) {
+				/*
+				 * Not holding the lock meanwhile: the owner may need
+				 * a handler, and a handler may need the lock (the
+				 * evictor's copy-out can fault, see
+				 * missing_while_evicting).
+				 */
+				pthread_rwlock_unlock(&P.regions_lock);
 				sched_yield();
+				pthread_rwlock_wrlock(&P.regions_lock);
+				r = region_find(a);
+				if (!r)
+					break;
+				idx = (a - r->start) / PAGE;
 				continue;
 			}
 			if (st == TP_GONE || st == TP_UNTOUCHED)
@@ -2063,6 +2177,13 @@ void tier_pager_resume(void)
 	kick_evictor();
 }
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 /* In a forked child: the child's mappings are not registered (no
  * UFFD_FEATURE_EVENT_FORK), its memory is complete (fetch_all ran in the
  * parent): it runs unmanaged. */
@@ -2077,9 +2198,8 @@ void tp_forked_child(void)
 	if (P.stop_fd >= 0)
 		close(P.stop_fd);
 	P.uffd = P.stop_fd = -1;
-	if (P.pidfd >= 0)
-		close(P.pidfd);
-	P.pidfd = -1;
+	close_fd(&P.pidfd);
+	close_fd(&P.mem_fd); /* the parent's memory */
 	if (P.pool)
 		tier_pool_abandon(P.pool); /* the parent's lease and connections stay */
 	P.pool = NULL;
@@ -2121,6 +2241,8 @@ void tier_pager_shutdown(void)
 	close(P.uffd);
 	close(P.stop_fd);
 	P.uffd = P.stop_fd = -1;
+	close_fd(&P.mem_fd);
+	close_fd(&P.pidfd);
 	tier_pool_close(P.pool);
 	P.pool = NULL;
 	P.disabled = true;
@@ -2340,6 +2462,13 @@ int tier_pager_init(const struct tier_pager_opts *o)
 		set_err(rc, "registering buffers with the pool: %s", tier_pool_strerror(P.pool));
 		goto out_close_stop;
 	}
+	P.mem_fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	if (P.mem_fd < 0) {
+		rc = set_err(-errno, "cannot open /proc/self/mem (%s): eviction copies pages out "
+				     "through it; mount procfs",
+			     strerror(errno));
+		goto out_close_stop;
+	}
 	P.pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	if (P.pidfd >= 0) {
 		void *page = raw_mmap(PAGE, MAP_PRIVATE | MAP_ANONYMOUS);
@@ -2467,6 +2596,8 @@ out_stop_threads : {
 	return keep;
 }
 out_close_stop:
+	close_fd(&P.mem_fd);
+	close_fd(&P.pidfd);
 	close(P.stop_fd);
 	P.stop_fd = -1;
 out_close_pool:

@@ -109,7 +109,8 @@ unsigned int tp_clock_pick(struct tp_clock *c, tp_word_t *words, uint64_t nr, ui
  * half of the deltas agree. While the trend holds the window doubles (up to
  * TP_STREAM_MAX_WINDOW); when it breaks, it halves. Prefetched pages are
  * pushed into the history as if they had been accessed, so the next fault
- * of a stream continues the same stride.
+ * of a stream continues the same stride; a fault anywhere else takes them
+ * out again (stream_drop_guesses).
  */
 #define TP_STREAM_HIST 8
 #define TP_STREAM_MAX_WINDOW 128
@@ -121,6 +122,7 @@ struct tp_stream {
 	unsigned int pos;
 	int64_t stride;
 	unsigned int window;
+	unsigned int pushed; /* entries at the end of hist that were prefetched, not faulted */
 };
 
 /* Record a fault on @page; returns the prefetch window (pages) and stride. */

@@ -42,6 +42,32 @@ static void stream_record(struct tp_stream *s, uint64_t page)
 void tp_stream_push(struct tp_stream *s, uint64_t page)
 {
 	stream_record(s, page);
+	s->pushed++;
+}
+
+/*
+ * Pushed pages are guesses: they stand in for the accesses that a stream's
+ * prefetch spares it, and only the fault that continues right after them
+ * proves them right. Any other fault takes them out of the history before
+ * the vote, or they would outvote the faults themselves and a random
+ * pattern would "continue" the stride of its own last prefetch for ever.
+ */
+static void stream_drop_guesses(struct tp_stream *s, uint64_t page)
+{
+	uint64_t last;
+	unsigned int k;
+
+	if (!s->pushed)
+		return;
+	last = s->hist[(s->pos + TP_STREAM_HIST - 1) % TP_STREAM_HIST];
+	if (s->stride && (int64_t)(page - last) == s->stride) {
+		s->pushed = 0;
+		return;
+	}
+	k = s->pushed < s->nr ? s->pushed : s->nr;
+	s->pos = (s->pos + TP_STREAM_HIST - k) % TP_STREAM_HIST;
+	s->nr -= k;
+	s->pushed = 0;
 }
 
 /* The majority delta of the history, or 0 when no delta has a majority. */
@@ -82,6 +108,7 @@ unsigned int tp_stream_fault(struct tp_stream *s, uint64_t page, int64_t *stride
 {
 	int64_t d;
 
+	stream_drop_guesses(s, page);
 	stream_record(s, page);
 	d = stream_majority(s);
 	if (d == 0) {

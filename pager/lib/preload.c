@@ -82,7 +82,8 @@ __attribute__((destructor)) static void tp_preload_fini(void)
 	tp_log(
 	    "stats: managed %llu pages, resident %llu (limit %llu), pool %llu; faults %llu "
 	    "(zero %llu, fetched %llu, prefetched %llu), wp faults %llu; evicted %llu "
-	    "(pool writes %llu, clean drops %llu, cancelled %llu); events %llu, space waits %llu",
+	    "(pool writes %llu, clean drops %llu, cancelled %llu); events %llu, space waits %llu, "
+	    "zapped behind our back %llu",
 	    (unsigned long long)s.nr_managed_pages, (unsigned long long)s.nr_resident_pages,
 	    (unsigned long long)s.limit_pages, (unsigned long long)s.nr_pool_pages,
 	    (unsigned long long)s.nr_faults, (unsigned long long)s.nr_zero_fills,
@@ -90,5 +91,5 @@ __attribute__((destructor)) static void tp_preload_fini(void)
 	    (unsigned long long)s.nr_wp_faults, (unsigned long long)s.nr_evictions,
 	    (unsigned long long)s.nr_pool_writes, (unsigned long long)s.nr_clean_drops,
 	    (unsigned long long)s.nr_evict_cancels, (unsigned long long)s.nr_events,
-	    (unsigned long long)s.nr_space_waits);
+	    (unsigned long long)s.nr_space_waits, (unsigned long long)s.nr_foreign_zaps);
 }

@@ -224,6 +224,43 @@ static void test_stream_random_gives_no_window(void **state)
 	assert_int_equal(w, 0);
 }
 
+/*
+ * As the pager does it: each fault's window is prefetched and pushed. When
+ * the faults turn random, the pushed guesses must not outvote them (they
+ * did: each random fault "continued" the stride of its own prefetch, and
+ * every fault brought a full window in, to be evicted unused).
+ */
+static unsigned int feed_and_prefetch(struct tp_stream *s, uint64_t page, int64_t *stride)
+{
+	unsigned int w = tp_stream_fault(s, page, stride), i;
+
+	for (i = 1; i <= w; i++)
+		tp_stream_push(s, (uint64_t)((int64_t)page + *stride * (int64_t)i));
+	return w;
+}
+
+static void test_stream_prefetch_does_not_outvote_random(void **state)
+{
+	static const uint64_t pages[] = { 812, 77, 4031, 5, 2200, 913, 61, 3500 };
+	struct tp_stream s;
+	int64_t stride = 0;
+	uint64_t next = 0;
+	unsigned int w = 0, i;
+
+	memset(&s, 0, sizeof(s));
+	/* a stream, prefetched: its faults come after each window */
+	for (i = 0; i < 8; i++) {
+		w = feed_and_prefetch(&s, next, &stride);
+		next += w + 1;
+	}
+	assert_int_equal(stride, 1);
+	assert_int_equal(w, 128);
+	/* then random: within a few faults no more prefetch */
+	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+		w = feed_and_prefetch(&s, pages[i], &stride);
+	assert_int_equal(w, 0);
+}
+
 /* Huge jumps are not strides (they would prefetch far away). */
 static void test_stream_ignores_huge_strides(void **state)
 {
@@ -251,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_stream_tolerates_noise),
 		cmocka_unit_test(test_stream_random_gives_no_window),
 		cmocka_unit_test(test_stream_ignores_huge_strides),
+		cmocka_unit_test(test_stream_prefetch_does_not_outvote_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

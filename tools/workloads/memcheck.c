@@ -22,6 +22,11 @@
  *           exceeded N MiB (sampled every 5 ms)
  * --wait-file PATH  before the final verification create PATH.ready and
  *           wait until PATH exists
+ * --zap-behind  meanwhile a thread keeps writing, checking and zapping a
+ *           2 MiB area of its own with the raw madvise(MADV_DONTNEED)
+ *           syscall, unseen by the pager's interposer (as glibc zaps free
+ *           memory and cached thread stacks internally); what it wrote must
+ *           read back before each zap
  * --grow SIZE  after that, map SIZE more, write every page of it, create
  *           PATH.grown (with --wait-file) and wait for PATH.verify; then
  *           verify both regions (a test takes the pool away meanwhile: new
@@ -39,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,7 +57,7 @@
 
 static size_t size_bytes = 64ul << 20;
 static unsigned int nr_threads = 4, nr_rounds = 3;
-static bool use_malloc, do_fork, do_remap;
+static bool use_malloc, do_fork, do_remap, zap_behind;
 static uint64_t max_resident_mib;
 static const char *wait_file;
 static size_t grow_bytes;
@@ -190,6 +196,38 @@ static uint64_t rss_anon_kib(void)
 			break;
 	fclose(f);
 	return v;
+}
+
+#define ZAP_PAGES 512 /* 2 MiB */
+
+/*
+ * --zap-behind: the pager believes these pages resident after each zap
+ * until they fault again; its evictor must cope with finding them gone.
+ */
+static void *zapper_main(void *arg)
+{
+	uint64_t *area = arg, v, p, w, zaps = 0;
+
+	for (v = 1; !stop_monitor; v++) {
+		for (p = 0; p < ZAP_PAGES; p++)
+			for (w = 0; w < WORDS; w++)
+				area[p * WORDS + w] = mix((v << 40) ^ (p << 20) ^ w);
+		for (p = 0; p < ZAP_PAGES; p++)
+			for (w = 0; w < WORDS; w++)
+				if (area[p * WORDS + w] != mix((v << 40) ^ (p << 20) ^ w)) {
+					if (atomic_fetch_add(&mismatches, 1) < 10)
+						fprintf(stderr,
+							"memcheck: zap-behind: page %llu version %llu "
+							"lost before its zap\n",
+							(unsigned long long)p, (unsigned long long)v);
+					break;
+				}
+		syscall(SYS_madvise, area, ZAP_PAGES * PAGE, MADV_DONTNEED);
+		zaps++;
+		usleep(20000); /* the window in which the pager's tables are wrong */
+	}
+	printf("memcheck: zap-behind: %llu zaps\n", (unsigned long long)zaps);
+	return NULL;
 }
 
 static void *monitor_main(void *arg)
@@ -370,9 +408,11 @@ int main(int argc, char **argv)
 		{ "max-resident-mib", required_argument, NULL, 'x' },
 		{ "wait-file", required_argument, NULL, 'W' },
 		{ "grow", required_argument, NULL, 'g' },
+		{ "zap-behind", no_argument, NULL, 'z' },
 		{ 0 },
 	};
-	pthread_t mon;
+	pthread_t mon, zapper;
+	void *zap_area = NULL;
 	uint64_t r, bad, last = 0;
 	int c, rc = 0;
 
@@ -402,6 +442,9 @@ int main(int argc, char **argv)
 		case 'x':
 			max_resident_mib = strtoull(optarg, NULL, 10);
 			break;
+		case 'z':
+			zap_behind = true;
+			break;
 		case 'W':
 			wait_file = optarg;
 			break;
@@ -414,7 +457,7 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr,
 				"usage: tier-memcheck [--size SIZE] [--threads N] [--rounds N] "
-				"[--malloc] [--fork] [--remap] [--max-resident-mib N] "
+				"[--malloc] [--fork] [--remap] [--max-resident-mib N] [--zap-behind] "
 				"[--wait-file PATH [--grow SIZE]]\n");
 			return 2;
 		}
@@ -427,7 +470,17 @@ int main(int argc, char **argv)
 	    (void (*)(struct tier_pager_stats *))dlsym(RTLD_DEFAULT, "tier_pager_get_stats");
 	pthread_create(&mon, NULL, monitor_main, NULL);
 	setup_memory();
+	if (zap_behind) {
+		zap_area = mmap(NULL, ZAP_PAGES * PAGE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (zap_area == MAP_FAILED) {
+			perror("memcheck: mmap for --zap-behind");
+			return 2;
+		}
+	}
 	settle();
+	if (zap_area)
+		pthread_create(&zapper, NULL, zapper_main, zap_area);
 	/* measure from here: before, the pager may not have found malloc's memory yet */
 	max_resident_pages = 0;
 	max_rss_anon_kib = 0;
@@ -475,6 +528,8 @@ int main(int argc, char **argv)
 		rc = 1;
 	stop_monitor = true;
 	pthread_join(mon, NULL);
+	if (zap_area)
+		pthread_join(zapper, NULL);
 	if (get_stats) {
 		struct tier_pager_stats s;
 

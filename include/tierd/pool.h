@@ -26,6 +26,7 @@
 #error "pool.h is for user space only"
 #endif
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,13 @@ struct tier_pool_ops {
 	 * May be NULL: the child's copy is then leaked, not closed.
 	 */
 	void (*abandon)(struct tier_pool_conn *conn);
+	/*
+	 * The address of @slot's page in this process, for a transport whose
+	 * pool is memory mapped here (shm, mem): the pager copies pages in
+	 * and out of it directly, sparing a copy through a staging buffer.
+	 * NULL for a slot outside the lease. The op itself may be NULL.
+	 */
+	void *(*direct)(struct tier_pool_conn *conn, uint64_t slot);
 };
 
 struct tier_pool;
@@ -95,6 +103,13 @@ int tier_pool_reg_buf(struct tier_pool *pool, void *buf, size_t len);
 /* Batched page transfers; @iov may name slots on different servers. */
 int tier_pool_read(struct tier_pool *pool, const struct tier_pool_iov *iov, unsigned int nr);
 int tier_pool_write(struct tier_pool *pool, const struct tier_pool_iov *iov, unsigned int nr);
+
+/*
+ * Whether every server of @pool is mapped into this process (shm:, mem:);
+ * then tier_pool_direct() gives each slot's address (NULL: out of range).
+ */
+bool tier_pool_is_direct(const struct tier_pool *pool);
+void *tier_pool_direct(struct tier_pool *pool, uint64_t slot);
 
 /*
  * The last error's explanation, for logs ("tcp://10.0.0.2:7471: connect: ...").

@@ -123,6 +123,7 @@ static struct pager {
 	bool have_poison;
 	int pidfd; /* for process_madvise: many ranges, one TLB flush (>= 6.13) */
 	int mem_fd; /* /proc/self/mem: the evictor's copy-out (copy_out) */
+	bool pool_direct; /* the pool is mapped here: no staging copies */
 	struct tier_pool *pool;
 	struct tier_pager_opts opts;
 	int policy_mode;
@@ -1027,12 +1028,18 @@ static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, uint1
 			pthread_spin_unlock(&r->stream_lock);
 		}
 	}
+	t0 = now_ns();
+	rc = 0;
 	for (i = 0; i < n; i++) {
 		iov[i].slot = r->slots[pages[i]];
-		iov[i].buf = h->staging + (size_t)i * PAGE;
+		/* a mapped pool is copied from where it is (see pool_direct) */
+		iov[i].buf = P.pool_direct ? tier_pool_direct(P.pool, iov[i].slot)
+					   : h->staging + (size_t)i * PAGE;
+		if (!iov[i].buf)
+			rc = -ERANGE;
 	}
-	t0 = now_ns();
-	rc = tier_pool_read(P.pool, iov, n);
+	if (!P.pool_direct)
+		rc = tier_pool_read(P.pool, iov, n);
 	PROF_END(PF_READ, t0, n);
 	PROF_START(tc);
 	P.pool_read_ns_avg = (P.pool_read_ns_avg * 7 + (now_ns() - t0)) / 8;
@@ -1055,10 +1062,11 @@ static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, uint1
 		unsigned int k = i + 1, m;
 		size_t done = 0;
 
-		while (k < n && pages[k] == pages[k - 1] + 1 && writable[k] == writable[i])
+		while (k < n && pages[k] == pages[k - 1] + 1 && writable[k] == writable[i] &&
+		       (unsigned char *)iov[k].buf == (unsigned char *)iov[k - 1].buf + PAGE)
 			k++;
-		rc = uffd_copy(r->start + pages[i] * PAGE, h->staging + (size_t)i * PAGE,
-			       (size_t)(k - i) * PAGE, wp, true, &done);
+		rc = uffd_copy(r->start + pages[i] * PAGE, iov[i].buf, (size_t)(k - i) * PAGE, wp,
+			       true, &done);
 		for (m = i; m < k; m++) {
 			uint16_t f;
 
@@ -1591,8 +1599,9 @@ static void victim_release(struct victim *v, uint16_t flags)
 }
 
 /*
- * Copy @n victims (one page each, at remote[i]) into the staging buffer
- * (page i at evict_staging + i * PAGE); ok[i] says which arrived.
+ * Copy @n victims (one page each, at remote[i]) to to[i].buf (the staging
+ * buffer, or the pool itself where it is mapped here); ok[i] says which
+ * arrived.
  *
  * Through /proc/self/mem, not process_vm_readv: the kernel reads it with
  * get_user_pages without FAULT_FLAG_ALLOW_RETRY, so a page that is not
@@ -1603,9 +1612,10 @@ static void victim_release(struct victim *v, uint16_t flags)
  * holding the uffd's read side, and a handler may be waiting for the
  * space this eviction makes. A failed page is given back (it is then
  * RESIDENT in our tables, and its next fault zero-fills it). Runs of
- * adjacent pages are one pread.
+ * pages adjacent at both ends are one pread.
  */
-static void copy_out(const struct iovec *remote, bool *ok, unsigned int n)
+static void copy_out(const struct iovec *remote, const struct tier_pool_iov *to, bool *ok,
+		     unsigned int n)
 {
 	unsigned int i = 0;
 
@@ -1613,10 +1623,11 @@ static void copy_out(const struct iovec *remote, bool *ok, unsigned int n)
 		unsigned int j = i + 1;
 		ssize_t got;
 
-		while (j < n && (uintptr_t)remote[j - 1].iov_base + PAGE ==
-				    (uintptr_t)remote[j].iov_base)
+		while (j < n &&
+		       (uintptr_t)remote[j - 1].iov_base + PAGE == (uintptr_t)remote[j].iov_base &&
+		       (unsigned char *)to[j - 1].buf + PAGE == (unsigned char *)to[j].buf)
 			j++;
-		got = pread(P.mem_fd, P.evict_staging + (size_t)i * PAGE, (size_t)(j - i) * PAGE,
+		got = pread(P.mem_fd, to[i].buf, (size_t)(j - i) * PAGE,
 			    (off_t)(uintptr_t)remote[i].iov_base);
 		if (got < 0)
 			got = 0;
@@ -1707,7 +1718,12 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 			remote[nc].iov_base = (void *)(v[k].r->start + v[k].idx * PAGE);
 			remote[nc].iov_len = PAGE;
 			iov[nc].slot = v[k].r->slots[v[k].idx];
-			iov[nc].buf = P.evict_staging + (size_t)nc * PAGE;
+			iov[nc].buf = P.pool_direct ? tier_pool_direct(P.pool, iov[nc].slot)
+						    : P.evict_staging + (size_t)nc * PAGE;
+			if (!iov[nc].buf) {
+				v[k].aborted = true;
+				continue;
+			}
 			copy_of[nc++] = k;
 		}
 		i = j;
@@ -1718,7 +1734,7 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 	if (nc) {
 		unsigned int m = 0;
 
-		copy_out(remote, ok, nc);
+		copy_out(remote, iov, ok, nc);
 		for (i = 0; i < nc; i++) {
 			if (!ok[i]) {
 				v[copy_of[i]].aborted = true;
@@ -1732,8 +1748,8 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 	}
 	PROF_END(PE_READV, tr, nc);
 	PROF_START(tpw);
-	/* 3. pool write */
-	if (nc) {
+	/* 3. pool write (done already where the pool is mapped here) */
+	if (nc && !P.pool_direct) {
 		rc = tier_pool_write(P.pool, iov, nc);
 		if (rc) {
 			static _Atomic int logged;
@@ -1748,6 +1764,8 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 			STAT_ADD(nr_pool_writes, nc);
 			atomic_store(&P.pool_down, false);
 		}
+	} else if (nc) {
+		STAT_ADD(nr_pool_writes, nc);
 	}
 	PROF_END(PE_PWRITE, tpw, nc);
 	/* 4. under ev_lock: cancelled ones back, the rest zapped (a run per madvise) */
@@ -2445,6 +2463,7 @@ int tier_pager_init(const struct tier_pager_opts *o)
 		set_err(rc, "pool %s: %s", o->pool_uris, tier_pool_strerror(NULL));
 		goto out_close_uffd;
 	}
+	P.pool_direct = tier_pool_is_direct(P.pool);
 	P.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (P.stop_fd < 0) {
 		rc = set_err(-errno, "eventfd: %s", strerror(errno));

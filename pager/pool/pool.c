@@ -699,6 +699,29 @@ int tier_pool_write(struct tier_pool *pool, const struct tier_pool_iov *iov, uns
 	return pool_io(pool, 1, iov, nr);
 }
 
+bool tier_pool_is_direct(const struct tier_pool *pool)
+{
+	unsigned int i;
+
+	for (i = 0; i < pool->nr_servers; i++)
+		if (!pool->servers[i].ops->direct)
+			return false;
+	return pool->nr_servers > 0;
+}
+
+void *tier_pool_direct(struct tier_pool *pool, uint64_t slot)
+{
+	unsigned int i;
+
+	for (i = 0; i < pool->nr_servers; i++) {
+		struct pool_server *s = &pool->servers[i];
+
+		if (slot - s->first_slot < s->nr_slots)
+			return s->ops->direct ? s->ops->direct(s->conn, slot - s->first_slot) : NULL;
+	}
+	return NULL;
+}
+
 int tier_pool_debug_drop(struct tier_pool *pool)
 {
 	unsigned int i;

@@ -74,12 +74,18 @@ static void mem_close(struct tier_pool_conn *c)
 	free(c);
 }
 
+static void *mem_direct(struct tier_pool_conn *c, uint64_t slot)
+{
+	return slot < c->nr_slots ? c->region + slot * TIER_PAGE_SIZE : NULL;
+}
+
 const struct tier_pool_ops tier_pool_mem_ops = {
 	.scheme = "mem",
 	.open = mem_open,
 	.read = mem_read,
 	.write = mem_write,
 	.reg_buf = NULL,
+	.direct = mem_direct,
 	.close = mem_close,
 	.abandon = mem_close, /* the child's private copy of the region */
 };

@@ -121,12 +121,18 @@ static void shm_abandon(struct tier_pool_conn *c)
 	free(c);
 }
 
+static void *shm_direct(struct tier_pool_conn *c, uint64_t slot)
+{
+	return slot < c->nr_slots ? c->map + slot * TIER_PAGE_SIZE : NULL;
+}
+
 const struct tier_pool_ops tier_pool_shm_ops = {
 	.scheme = "shm",
 	.open = shm_open_conn,
 	.read = shm_read,
 	.write = shm_write,
 	.reg_buf = NULL,
+	.direct = shm_direct,
 	.close = shm_close,
 	.abandon = shm_abandon,
 };

@@ -84,8 +84,8 @@
 
 #define PAGE TIER_PAGE_SIZE
 #define MSG_BATCH 32
-#define EVICT_BATCH 64
-#define WP_GAP 16 /* victims this close share one write-protect ioctl */
+#define EVICT_BATCH 256 /* per batch: one write-protect run of nearby victims, one zap call */
+#define WP_GAP 64 /* victims this close share one write-protect ioctl */
 #define FETCH_MAX (1 + TP_STREAM_MAX_WINDOW)
 #define MAX_REGIONS 8192
 #define MAX_OWN 256

@@ -84,9 +84,10 @@
 
 #define PAGE TIER_PAGE_SIZE
 #define MSG_BATCH 32
-#define EVICT_BATCH 256 /* per batch: one write-protect run of nearby victims, one zap call */
+#define EVICT_BATCH 256 /* victims per batch: fewer TLB shootdowns per page */
 #define WP_GAP 64 /* victims this close share one write-protect ioctl */
 #define FETCH_MAX (1 + TP_STREAM_MAX_WINDOW)
+#define INSTALL_CHUNK 16 /* pages per UFFDIO_COPY of a prefetch window */
 #define MAX_REGIONS 8192
 #define MAX_OWN 256
 #define HANDLER_STACK_BYTES (256u << 10)
@@ -1051,7 +1052,13 @@ static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, uint1
 		fail_access(r->start + idx * PAGE, rc);
 		return;
 	}
-	/* install: runs of address-contiguous pages with the same mode in one ioctl */
+	/*
+	 * install: runs of address-contiguous pages with the same mode in one
+	 * ioctl; the faulting page alone first, then chunks of INSTALL_CHUNK:
+	 * each ioctl wakes the threads waiting in its range only when it
+	 * ends, and the faulting thread, running on into the window, would
+	 * otherwise wait for all of it.
+	 */
 	for (i = 0; i < n;) {
 		/*
 		 * A write fault installs writable (dirty), and so does the
@@ -1062,7 +1069,8 @@ static void fetch(struct tp_handler *h, struct tp_region *r, uint64_t idx, uint1
 		unsigned int k = i + 1, m;
 		size_t done = 0;
 
-		while (k < n && pages[k] == pages[k - 1] + 1 && writable[k] == writable[i] &&
+		while (i > 0 && k < n && k - i < INSTALL_CHUNK && pages[k] == pages[k - 1] + 1 &&
+		       writable[k] == writable[i] &&
 		       (unsigned char *)iov[k].buf == (unsigned char *)iov[k - 1].buf + PAGE)
 			k++;
 		rc = uffd_copy(r->start + pages[i] * PAGE, iov[i].buf, (size_t)(k - i) * PAGE, wp,
@@ -2483,8 +2491,9 @@ int tier_pager_init(const struct tier_pager_opts *o)
 	}
 	P.mem_fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
 	if (P.mem_fd < 0) {
-		rc = set_err(-errno, "cannot open /proc/self/mem (%s): eviction copies pages out "
-				     "through it; mount procfs",
+		rc = set_err(-errno,
+			     "cannot open /proc/self/mem (%s): eviction copies pages out "
+			     "through it; mount procfs",
 			     strerror(errno));
 		goto out_close_stop;
 	}

@@ -717,7 +717,8 @@ void *tier_pool_direct(struct tier_pool *pool, uint64_t slot)
 		struct pool_server *s = &pool->servers[i];
 
 		if (slot - s->first_slot < s->nr_slots)
-			return s->ops->direct ? s->ops->direct(s->conn, slot - s->first_slot) : NULL;
+			return s->ops->direct ? s->ops->direct(s->conn, slot - s->first_slot)
+					      : NULL;
 	}
 	return NULL;
 }

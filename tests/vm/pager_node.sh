@@ -16,13 +16,17 @@ done
 make_tmpdir
 
 # nodecheck NAME NODE-ARGS...: run it; sets its output line in $TEST_TMP/NAME.out
+# (one output file for both streams, as .out and .err; a run still going
+# after 80 s has its threads shown: run_watched)
 nodecheck() {
-	local name=$1
+	local name=$1 rc
 	shift
-	"$TIERD_BIN/tierctl" run --pool mem:128M --local-limit 8M -v "$@" -- \
-		"$TIERD_BIN/tier-nodecheck" --size 32M >"$TEST_TMP/$name.out" 2>"$TEST_TMP/$name.err"
-	local rc=$?
-	cat "$TEST_TMP/$name.err" "$TEST_TMP/$name.out"
+	run_watched 80 "$TEST_TMP/$name.out" "$TIERD_BIN/tierctl" run --pool mem:128M \
+		--local-limit 8M -v "$@" -- "$TIERD_BIN/tier-nodecheck" --size 32M
+	rc=$?
+	cp "$TEST_TMP/$name.out" "$TEST_TMP/$name.err"
+	cat "$TEST_TMP/$name.out"
+	[ "$rc" = 0 ] || digest "pager_node $name: exit $rc"
 	return $rc
 }
 val() { sed -n "s/.*\b$2=\([0-9]*\).*/\1/p" "$TEST_TMP/$1.out"; }

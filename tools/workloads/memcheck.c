@@ -216,10 +216,11 @@ static void *zapper_main(void *arg)
 			for (w = 0; w < WORDS; w++)
 				if (area[p * WORDS + w] != mix((v << 40) ^ (p << 20) ^ w)) {
 					if (atomic_fetch_add(&mismatches, 1) < 10)
-						fprintf(stderr,
-							"memcheck: zap-behind: page %llu version %llu "
-							"lost before its zap\n",
-							(unsigned long long)p, (unsigned long long)v);
+						fprintf(
+						    stderr,
+						    "memcheck: zap-behind: page %llu version %llu "
+						    "lost before its zap\n",
+						    (unsigned long long)p, (unsigned long long)v);
 					break;
 				}
 		syscall(SYS_madvise, area, ZAP_PAGES * PAGE, MADV_DONTNEED);
@@ -455,10 +456,11 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			fprintf(stderr,
-				"usage: tier-memcheck [--size SIZE] [--threads N] [--rounds N] "
-				"[--malloc] [--fork] [--remap] [--max-resident-mib N] [--zap-behind] "
-				"[--wait-file PATH [--grow SIZE]]\n");
+			fprintf(
+			    stderr,
+			    "usage: tier-memcheck [--size SIZE] [--threads N] [--rounds N] "
+			    "[--malloc] [--fork] [--remap] [--max-resident-mib N] [--zap-behind] "
+			    "[--wait-file PATH [--grow SIZE]]\n");
 			return 2;
 		}
 	}

@@ -125,6 +125,7 @@ static struct pager {
 	int pidfd; /* for process_madvise: many ranges, one TLB flush (>= 6.13) */
 	int mem_fd; /* /proc/self/mem: the evictor's copy-out (copy_out) */
 	bool pool_direct; /* the pool is mapped here: no staging copies */
+	_Atomic unsigned int futile_batches; /* batches in a row that an event pending stopped */
 	struct tier_pool *pool;
 	struct tier_pager_opts opts;
 	int policy_mode;
@@ -815,6 +816,8 @@ static void event_remap(uintptr_t from, uintptr_t to, uint64_t len)
 	pthread_rwlock_unlock(&P.regions_lock);
 }
 
+static void kick_evictor(void);
+
 static void handle_events(struct uffd_msg *msgs, unsigned int n)
 {
 	unsigned int i;
@@ -837,6 +840,9 @@ static void handle_events(struct uffd_msg *msgs, unsigned int n)
 		}
 		STAT_INC(nr_events);
 		m->event = 0;
+		/* eviction stopped by this event can go on: now, not in a tick */
+		if (atomic_load(&P.futile_batches))
+			kick_evictor();
 	}
 }
 
@@ -912,6 +918,17 @@ static void wait_for_space(unsigned int n)
 				       tier_pool_strerror(P.pool));
 			return;
 		}
+		/*
+		 * Eviction gives every victim back: an unmap or remap event is
+		 * pending (write-protect and zap fail with EAGAIN until it is
+		 * read), and only a handler reads it, maybe this very one, while
+		 * the unmapping thread waits for that. Waiting here deadlocked
+		 * (tier-memcheck --churn): go ahead over the limit by this fault;
+		 * the fault's own install fails the same way, so the handler
+		 * gets back to reading soon.
+		 */
+		if (atomic_load(&P.futile_batches) >= 2)
+			return;
 		if (!waited) {
 			STAT_INC(nr_space_waits);
 			waited = true;
@@ -1675,6 +1692,7 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 	unsigned int n, i, nc = 0, nr_evicted = 0;
 	unsigned int copy_of[EVICT_BATCH], zap_first[EVICT_BATCH], nz;
 	bool exact = false; /* write-protect runs without gaps */
+	bool event_pending = false; /* a write-protect failed with EAGAIN */
 	bool ok[EVICT_BATCH];
 	struct iovec zap[EVICT_BATCH];
 	bool batched;
@@ -1710,6 +1728,8 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 		span = v[j - 1].idx - v[i].idx + 1;
 		rc = uffd_wp(v[i].r->start + v[i].idx * PAGE, (size_t)span * PAGE, true);
 		PROF_COUNT(PE_WPRUNS, j - i);
+		if (rc == -EAGAIN)
+			event_pending = true;
 		if (rc && span > j - i && !exact) {
 			/* something between them is not registered (a new mapping
 			 * in an unmapped hole): protect exactly the victims */
@@ -1850,6 +1870,8 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 	pthread_mutex_unlock(&P.ev_lock);
 	PROF_END(PE_ZAP, tz, nr_evicted);
 	STAT_ADD(nr_evictions, nr_evicted);
+	atomic_store(&P.futile_batches,
+		     nr_evicted || !event_pending ? 0 : atomic_load(&P.futile_batches) + 1);
 	return n;
 }
 
@@ -2055,8 +2077,11 @@ static void *evictor_main(void *arg)
 				unsigned int k = evict_batch(EVICT_BATCH, 0, 0);
 				PROF_END(PE_B_THREAD, tb, k);
 
-				if (!k || atomic_load(&P.pool_down))
-					break; /* nothing to take, or the pool took nothing */
+				/* nothing to take, the pool took nothing, or an event is
+				 * pending (nothing can go until it is read): try again in a tick */
+				if (!k || atomic_load(&P.pool_down) ||
+				    atomic_load(&P.futile_batches))
+					break;
 				got += k;
 			}
 			pthread_mutex_unlock(&P.evict_lock);

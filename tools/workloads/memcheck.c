@@ -27,6 +27,9 @@
  *           syscall, unseen by the pager's interposer (as glibc zaps free
  *           memory and cached thread stacks internally); what it wrote must
  *           read back before each zap
+ * --churn   meanwhile a thread keeps mapping 1 MiB, writing and checking it
+ *           and unmapping it (unmap and remap events while faults wait for
+ *           space)
  * --grow SIZE  after that, map SIZE more, write every page of it, create
  *           PATH.grown (with --wait-file) and wait for PATH.verify; then
  *           verify both regions (a test takes the pool away meanwhile: new
@@ -57,7 +60,7 @@
 
 static size_t size_bytes = 64ul << 20;
 static unsigned int nr_threads = 4, nr_rounds = 3;
-static bool use_malloc, do_fork, do_remap, zap_behind;
+static bool use_malloc, do_fork, do_remap, zap_behind, churn;
 static uint64_t max_resident_mib;
 static const char *wait_file;
 static size_t grow_bytes;
@@ -228,6 +231,31 @@ static void *zapper_main(void *arg)
 		usleep(20000); /* the window in which the pager's tables are wrong */
 	}
 	printf("memcheck: zap-behind: %llu zaps\n", (unsigned long long)zaps);
+	return NULL;
+}
+
+/* --churn: short-lived mappings, each written and checked, then unmapped. */
+static void *churn_main(void *arg)
+{
+	uint64_t n = 0, i;
+
+	(void)arg;
+	while (!stop_monitor) {
+		uint64_t *m =
+		    mmap(NULL, BLOCK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m == MAP_FAILED)
+			break;
+		for (i = 0; i < BLOCK / 8; i += WORDS)
+			m[i] = mix(n ^ i);
+		for (i = 0; i < BLOCK / 8; i += WORDS)
+			if (m[i] != mix(n ^ i) && atomic_fetch_add(&mismatches, 1) < 10)
+				fprintf(stderr, "memcheck: churn: mapping %llu word %llu lost\n",
+					(unsigned long long)n, (unsigned long long)i);
+		munmap(m, BLOCK);
+		n++;
+	}
+	printf("memcheck: churn: %llu mappings\n", (unsigned long long)n);
 	return NULL;
 }
 
@@ -410,9 +438,10 @@ int main(int argc, char **argv)
 		{ "wait-file", required_argument, NULL, 'W' },
 		{ "grow", required_argument, NULL, 'g' },
 		{ "zap-behind", no_argument, NULL, 'z' },
+		{ "churn", no_argument, NULL, 'c' },
 		{ 0 },
 	};
-	pthread_t mon, zapper;
+	pthread_t mon, zapper, churner;
 	void *zap_area = NULL;
 	uint64_t r, bad, last = 0;
 	int c, rc = 0;
@@ -446,6 +475,9 @@ int main(int argc, char **argv)
 		case 'z':
 			zap_behind = true;
 			break;
+		case 'c':
+			churn = true;
+			break;
 		case 'W':
 			wait_file = optarg;
 			break;
@@ -456,11 +488,11 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			fprintf(
-			    stderr,
-			    "usage: tier-memcheck [--size SIZE] [--threads N] [--rounds N] "
-			    "[--malloc] [--fork] [--remap] [--max-resident-mib N] [--zap-behind] "
-			    "[--wait-file PATH [--grow SIZE]]\n");
+			fprintf(stderr,
+				"usage: tier-memcheck [--size SIZE] [--threads N] [--rounds N] "
+				"[--malloc] [--fork] [--remap] [--max-resident-mib N] "
+				"[--zap-behind] [--churn] "
+				"[--wait-file PATH [--grow SIZE]]\n");
 			return 2;
 		}
 	}
@@ -483,6 +515,8 @@ int main(int argc, char **argv)
 	settle();
 	if (zap_area)
 		pthread_create(&zapper, NULL, zapper_main, zap_area);
+	if (churn)
+		pthread_create(&churner, NULL, churn_main, NULL);
 	/* measure from here: before, the pager may not have found malloc's memory yet */
 	max_resident_pages = 0;
 	max_rss_anon_kib = 0;
@@ -532,6 +566,8 @@ int main(int argc, char **argv)
 	pthread_join(mon, NULL);
 	if (zap_area)
 		pthread_join(zapper, NULL);
+	if (churn)
+		pthread_join(churner, NULL);
 	if (get_stats) {
 		struct tier_pager_stats s;
 

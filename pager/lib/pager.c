@@ -1157,8 +1157,8 @@ static void unknown_fault(struct tp_handler *h, uintptr_t addr, bool write)
  * (glibc's internal madvise of free memory and of cached thread stacks is
  * not interposed). Then its content is zeros by the program's own doing:
  * install a zero page and cancel the eviction (the evictor keeps it,
- * dirty). Waiting for the eviction instead deadlocks: the evictor's own
- * copy-out (process_vm_readv) takes this very fault.
+ * dirty). This fault used to wait for the eviction, which deadlocked when
+ * the copy-out itself took it (see copy_out); zeros are the answer anyway.
  * Returns false if the page is no longer EVICTING (look again).
  */
 static bool missing_while_evicting(uintptr_t addr)
@@ -1635,9 +1635,9 @@ static void victim_release(struct victim *v, uint16_t flags)
  * that read with EIO at once, where process_vm_readv raises a userfault
  * and waits for a handler. Waiting deadlocks: the copier may be a handler
  * holding the uffd's read side, and a handler may be waiting for the
- * space this eviction makes. A failed page is given back (it is then
- * RESIDENT in our tables, and its next fault zero-fills it). Runs of
- * pages adjacent at both ends are one pread.
+ * space this eviction makes. A page that failed becomes a zero page
+ * (victim_zapped_behind) or is given back. Runs of pages adjacent at both
+ * ends are one pread.
  */
 static void copy_out(const struct iovec *remote, const struct tier_pool_iov *to, bool *ok,
 		     unsigned int n)
@@ -2135,10 +2135,9 @@ void tp_discard_range(uintptr_t start, uintptr_t end)
 
 			if (st == TP_FETCHING || st == TP_EVICTING) {
 				/*
-				 * Not holding the lock meanwhile: the owner may need
-				 * a handler, and a handler may need the lock (the
-				 * evictor's copy-out can fault, see
-				 * missing_while_evicting).
+				 * Not holding the lock meanwhile: what the owner
+				 * waits for (a fault, resolved by a handler that
+				 * takes this lock) must not wait for us.
 				 */
 				pthread_rwlock_unlock(&P.regions_lock);
 				sched_yield();

@@ -10,7 +10,8 @@
  * without the pager (then it checks nothing but itself).
  *
  *   tier-memcheck [--size SIZE] [--threads N] [--rounds N] [--malloc]
- *                 [--fork] [--remap] [--max-resident-mib N]
+ *                 [--fork] [--remap] [--max-resident-mib N] [--zap-behind]
+ *                 [--churn]
  *
  * --malloc  take the memory from malloc in 1 MiB blocks (glibc's arenas and
  *           mmap'ed chunks: memory the pager finds by scanning, not mmap)
@@ -28,8 +29,7 @@
  *           memory and cached thread stacks internally); what it wrote must
  *           read back before each zap
  * --churn   meanwhile a thread keeps mapping 1 MiB, writing and checking it
- *           and unmapping it (unmap and remap events while faults wait for
- *           space)
+ *           and unmapping it (unmap events while faults wait for space)
  * --grow SIZE  after that, map SIZE more, write every page of it, create
  *           PATH.grown (with --wait-file) and wait for PATH.verify; then
  *           verify both regions (a test takes the pool away meanwhile: new

@@ -1886,7 +1886,22 @@ int tier_pager_evict(void *addr, size_t len)
 	while (lo < hi && !P.stopping) {
 		uintptr_t end =
 		    hi - lo > (uintptr_t)EVICT_BATCH * PAGE ? lo + EVICT_BATCH * PAGE : hi;
+		struct tp_range own;
 
+		/*
+		 * Never the pager's own memory (tierd cannot tell it by name on
+		 * kernels without CONFIG_ANON_VMA_NAME and may ask): a pager
+		 * thread evicting its own stack waits on itself (seen in
+		 * tier_pool_hotset: the channel thread, under ev_lock).
+		 */
+		if (tp_own_first(lo, end, &own)) {
+			if (own.start > lo) {
+				end = own.start;
+			} else {
+				lo = own.end;
+				continue;
+			}
+		}
 		pthread_mutex_lock(&P.evict_lock);
 		evict_batch(EVICT_BATCH, lo, end);
 		pthread_mutex_unlock(&P.evict_lock);

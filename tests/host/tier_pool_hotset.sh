@@ -44,7 +44,8 @@ TIERD_SOCKET=$TIERD_SOCK bash -c 'echo $$ > "$1/cgroup.procs" && exec "$2/tierct
 	_ "$CG" "$TIERD_BIN" "shm:$f" >"$TEST_TMP/wl.out" 2>"$TEST_TMP/wl.err" &
 WL_PID=$!
 on_exit "stop_pid $WL_PID"
-wait_for 30 grep -q '^ready' "$TEST_TMP/wl.out" || die "workload not ready: $(cat "$TEST_TMP/wl.out" "$TEST_TMP/wl.err")"
+wait_for 30 grep -q '^ready' "$TEST_TMP/wl.out" ||
+	{ _show_threads "$WL_PID"; die "workload not ready: $(cat "$TEST_TMP/wl.out" "$TEST_TMP/wl.err")"; }
 check "the pager registered with tierd" wait_for 20 grep -q "pager of pid $WL_PID registered" "$TIERD_LOG"
 
 pool_mib() { echo $(($(cg '.tiering.pager.pool_bytes // 0') >> 20)); }

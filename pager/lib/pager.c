@@ -335,6 +335,23 @@ static __thread bool on_pager_thread __attribute__((tls_model("initial-exec")));
  * scan (up to 20 ms later, after a fast program filled part of it). Small
  * mappings are left to the scan, which sees them merged.
  */
+/*
+ * Make the next 24 KiB of this thread's stack present. tp_manage_range
+ * holds ev_lock, under which a fault cannot be resolved (the handlers read
+ * faults under ev_lock), and a program thread's stack is managed memory
+ * that may have been evicted: touched first, the frames below this one
+ * are present (unless evicted again meanwhile: this narrows the window,
+ * it does not close it; see the README's known limits).
+ */
+static __attribute__((noinline)) void touch_stack(void)
+{
+	volatile char pad[24576];
+	size_t i;
+
+	for (i = 0; i < sizeof(pad); i += 1024)
+		pad[i] = 0;
+}
+
 void tp_mapped(void *p, size_t len, int prot, int flags)
 {
 	if (!tp_is_active() || on_pager_thread || !P.opts.scan_maps || P.paused ||
@@ -343,6 +360,7 @@ void tp_mapped(void *p, size_t len, int prot, int flags)
 	if (!(flags & MAP_ANONYMOUS) || (flags & (MAP_SHARED | MAP_PRIVATE)) != MAP_PRIVATE ||
 	    (flags & MAP_HUGETLB) || (prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
 		return;
+	touch_stack();
 	tp_manage_range((uintptr_t)p, (uintptr_t)p + len); /* a failure: the scan tries again */
 }
 

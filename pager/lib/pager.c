@@ -328,14 +328,6 @@ static void *raw_mmap(size_t len, int flags)
 static __thread bool on_pager_thread __attribute__((tls_model("initial-exec")));
 
 /*
- * The program mapped [p, p + len) itself (preload.c's mmap): anonymous
- * private read-write memory is registered before mmap returns, so its
- * first touches come through the pager (placed on its node, counted
- * against the limit) instead of being adopted as resident by the next maps
- * scan (up to 20 ms later, after a fast program filled part of it). Small
- * mappings are left to the scan, which sees them merged.
- */
-/*
  * Make the next 24 KiB of this thread's stack present. tp_manage_range
  * holds ev_lock, under which a fault cannot be resolved (the handlers read
  * faults under ev_lock), and a program thread's stack is managed memory
@@ -352,6 +344,14 @@ static __attribute__((noinline)) void touch_stack(void)
 		pad[i] = 0;
 }
 
+/*
+ * The program mapped [p, p + len) itself (preload.c's mmap): anonymous
+ * private read-write memory is registered before mmap returns, so its
+ * first touches come through the pager (placed on its node, counted
+ * against the limit) instead of being adopted as resident by the next maps
+ * scan (up to 20 ms later, after a fast program filled part of it). Small
+ * mappings are left to the scan, which sees them merged.
+ */
 void tp_mapped(void *p, size_t len, int prot, int flags)
 {
 	if (!tp_is_active() || on_pager_thread || !P.opts.scan_maps || P.paused ||

@@ -1490,6 +1490,19 @@ struct victim {
 static unsigned int pick_range_victims(struct victim *v, unsigned int want, uintptr_t lo,
 				       uintptr_t hi);
 
+/* A page just claimed (EVICTING) from @old as a victim. */
+static void victim_init(struct victim *v, struct tp_region *r, uint64_t idx, uint16_t old)
+{
+	v->r = r;
+	v->idx = idx;
+	v->old = old;
+	v->aborted = false;
+	v->protected = false;
+	v->missing = false;
+	/* clean = write-protected since its content matched the slot (or zero) */
+	v->copy = (old & TP_F_DIRTY) || !(old & TP_F_WP);
+}
+
 static unsigned int pick_victims(struct victim *v, unsigned int want, uintptr_t lo, uintptr_t hi)
 {
 	unsigned int n = 0, tries;
@@ -1521,14 +1534,7 @@ static unsigned int pick_victims(struct victim *v, unsigned int want, uintptr_t 
 				continue;
 			if (!tp_claim(&r->words[cand[k]], TP_RESIDENT, TP_EVICTING, &old))
 				continue;
-			v[n].r = r;
-			v[n].idx = cand[k];
-			v[n].old = old;
-			v[n].aborted = false;
-			v[n].protected = false;
-			v[n].missing = false;
-			/* clean = write-protected since its content matched the slot (or zero) */
-			v[n].copy = (old & TP_F_DIRTY) || !(old & TP_F_WP);
+			victim_init(&v[n], r, cand[k], old);
 			if (v[n].copy && r->slots[cand[k]] == TP_SLOT_NONE) {
 				uint64_t slot;
 
@@ -1580,13 +1586,7 @@ static unsigned int pick_range_victims(struct victim *v, unsigned int want, uint
 		idx = (a - r->start) / PAGE;
 		if (!tp_claim(&r->words[idx], TP_RESIDENT, TP_EVICTING, &old))
 			continue;
-		v[n].r = r;
-		v[n].idx = idx;
-		v[n].old = old;
-		v[n].aborted = false;
-		v[n].protected = false;
-		v[n].missing = false;
-		v[n].copy = (old & TP_F_DIRTY) || !(old & TP_F_WP);
+		victim_init(&v[n], r, idx, old);
 		if (v[n].copy && r->slots[idx] == TP_SLOT_NONE) {
 			uint64_t slot;
 
@@ -2276,19 +2276,14 @@ void tp_forked_child(void)
 		return;
 	P.disabled = true;
 	tp_idle_poll_forget();
-	if (P.uffd >= 0)
-		close(P.uffd);
-	if (P.stop_fd >= 0)
-		close(P.stop_fd);
-	P.uffd = P.stop_fd = -1;
+	close_fd(&P.uffd);
+	close_fd(&P.stop_fd);
 	close_fd(&P.pidfd);
 	close_fd(&P.mem_fd); /* the parent's memory */
 	if (P.pool)
 		tier_pool_abandon(P.pool); /* the parent's lease and connections stay */
 	P.pool = NULL;
-	if (pagemap_fd >= 0)
-		close(pagemap_fd);
-	pagemap_fd = -1;
+	close_fd(&pagemap_fd);
 }
 
 void tier_pager_shutdown(void)
@@ -2321,9 +2316,8 @@ void tier_pager_shutdown(void)
 		ioctl(P.uffd, UFFDIO_UNREGISTER, &ur); /* fails harmlessly where unmapped */
 	}
 	pthread_rwlock_unlock(&P.regions_lock);
-	close(P.uffd);
-	close(P.stop_fd);
-	P.uffd = P.stop_fd = -1;
+	close_fd(&P.uffd);
+	close_fd(&P.stop_fd);
 	close_fd(&P.mem_fd);
 	close_fd(&P.pidfd);
 	tier_pool_close(P.pool);
@@ -2683,14 +2677,12 @@ out_stop_threads : {
 out_close_stop:
 	close_fd(&P.mem_fd);
 	close_fd(&P.pidfd);
-	close(P.stop_fd);
-	P.stop_fd = -1;
+	close_fd(&P.stop_fd);
 out_close_pool:
 	tier_pool_close(P.pool);
 	P.pool = NULL;
 out_close_uffd:
-	close(P.uffd);
-	P.uffd = -1;
+	close_fd(&P.uffd);
 	return rc;
 }
 

@@ -207,6 +207,11 @@ static uint64_t rss_anon_kib(void)
  * --zap-behind: the pager believes these pages resident after each zap
  * until they fault again; its evictor must cope with finding them gone.
  */
+static inline uint64_t zap_word(uint64_t version, uint64_t page, uint64_t word)
+{
+	return mix((version << 40) ^ (page << 20) ^ word);
+}
+
 static void *zapper_main(void *arg)
 {
 	uint64_t *area = arg, v, p, w, zaps = 0;
@@ -214,10 +219,10 @@ static void *zapper_main(void *arg)
 	for (v = 1; !stop_monitor; v++) {
 		for (p = 0; p < ZAP_PAGES; p++)
 			for (w = 0; w < WORDS; w++)
-				area[p * WORDS + w] = mix((v << 40) ^ (p << 20) ^ w);
+				area[p * WORDS + w] = zap_word(v, p, w);
 		for (p = 0; p < ZAP_PAGES; p++)
 			for (w = 0; w < WORDS; w++)
-				if (area[p * WORDS + w] != mix((v << 40) ^ (p << 20) ^ w)) {
+				if (area[p * WORDS + w] != zap_word(v, p, w)) {
 					if (atomic_fetch_add(&mismatches, 1) < 10)
 						fprintf(
 						    stderr,

@@ -30,8 +30,9 @@
  * - Eviction, in one evictor thread, ahead of need (it starts when the
  *   resident count comes within a margin of the limit and stops a margin
  *   lower): CLOCK picks victims; each is claimed (EVICTING),
- *   write-protected, copied out (process_vm_readv: an unmap racing with us
- *   gives EFAULT, not SIGSEGV), written to the pool, then zapped with
+ *   write-protected, copied out (through /proc/self/mem: a page that is not
+ *   there fails the read instead of faulting; see copy_out), written to
+ *   the pool, then zapped with
  *   MADV_DONTNEED. A write during eviction raises a WP fault whose handler
  *   flags the page CANCEL and unprotects it (waking the writer) at once;
  *   the evictor then keeps it, dirty. The check and the zap happen under ev_lock, the
@@ -43,6 +44,12 @@
  *   installed the same way and go back to UNTOUCHED.
  *   UFFD_FEATURE_WP_ASYNC is not used: it turns every WP fault on the uffd
  *   asynchronous, so a write during eviction would no longer be caught.
+ *
+ * - Work a program thread asks for (registering what it maps, forgetting
+ *   what it zaps, fetching all back before fork, the C API) runs on the
+ *   scanner thread while the caller waits (on_pager_side): it takes locks
+ *   under which faults cannot be resolved, and the caller's stack is
+ *   managed memory.
  *
  * - The pager never touches memory it manages from its own threads: its
  *   tables, staging buffers and thread stacks live in mappings it made
@@ -92,6 +99,7 @@
 #define MAX_OWN 256
 #define HANDLER_STACK_BYTES (256u << 10)
 #define SCANNER_STACK_BYTES (256u << 10)
+#define SCAN_TICK_NS (20ull * 1000 * 1000)
 #define DEFAULT_POOL_BYTES (64ull << 30)
 
 struct tp_region {
@@ -113,6 +121,17 @@ struct tp_handler {
 
 struct own_range {
 	uintptr_t start, end;
+};
+
+/* A call handed to the scanner thread (on_pager_side). */
+#define CALL_SLOTS 16
+enum { CALL_FREE, CALL_PENDING, CALL_RUNNING, CALL_DONE };
+struct tp_call {
+	int state;
+	uint64_t gen;
+	int (*fn)(uintptr_t a, uintptr_t b);
+	uintptr_t a, b;
+	int rc;
 };
 
 static struct pager {
@@ -168,6 +187,12 @@ static struct pager {
 	_Atomic uintptr_t thread_heap[18]; /* a malloc'd address per pager thread */
 	pthread_t scanner;
 	bool scanner_started;
+	/* work a program thread hands to the scanner thread (on_pager_side) */
+	pthread_mutex_t call_lock;
+	pthread_cond_t call_work, call_done;
+	struct tp_call calls[CALL_SLOTS];
+	uint64_t call_gen;
+	bool calls_open; /* the scanner serves calls */
 	_Atomic bool threads_go;
 	_Atomic bool pool_full; /* victims found, none could go for want of a slot */
 	_Atomic bool pool_down; /* the last pool write failed; cleared by the next success */
@@ -186,6 +211,9 @@ static struct pager {
 	.kick_lock = PTHREAD_MUTEX_INITIALIZER,
 	.kick_cond = PTHREAD_COND_INITIALIZER,
 	.own_lock = PTHREAD_MUTEX_INITIALIZER,
+	.call_lock = PTHREAD_MUTEX_INITIALIZER,
+	.call_work = PTHREAD_COND_INITIALIZER,
+	.call_done = PTHREAD_COND_INITIALIZER,
 };
 
 #define STAT_INC(f) __atomic_fetch_add(&P.st.f, 1, __ATOMIC_RELAXED)
@@ -327,22 +355,7 @@ static void *raw_mmap(size_t len, int flags)
 /* Set on the pager's threads: what they map is never managed (tp_mapped). */
 static __thread bool on_pager_thread __attribute__((tls_model("initial-exec")));
 
-/*
- * Make the next 24 KiB of this thread's stack present. tp_manage_range
- * holds ev_lock, under which a fault cannot be resolved (the handlers read
- * faults under ev_lock), and a program thread's stack is managed memory
- * that may have been evicted: touched first, the frames below this one
- * are present (unless evicted again meanwhile: this narrows the window,
- * it does not close it; see the README's known limits).
- */
-static __attribute__((noinline)) void touch_stack(void)
-{
-	volatile char pad[24576];
-	size_t i;
-
-	for (i = 0; i < sizeof(pad); i += 1024)
-		pad[i] = 0;
-}
+static int on_pager_side(int (*fn)(uintptr_t, uintptr_t), uintptr_t a, uintptr_t b);
 
 /*
  * The program mapped [p, p + len) itself (preload.c's mmap): anonymous
@@ -360,8 +373,8 @@ void tp_mapped(void *p, size_t len, int prot, int flags)
 	if (!(flags & MAP_ANONYMOUS) || (flags & (MAP_SHARED | MAP_PRIVATE)) != MAP_PRIVATE ||
 	    (flags & MAP_HUGETLB) || (prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
 		return;
-	touch_stack();
-	tp_manage_range((uintptr_t)p, (uintptr_t)p + len); /* a failure: the scan tries again */
+	/* a failure: the scan tries again */
+	on_pager_side(tp_manage_range, (uintptr_t)p, (uintptr_t)p + len);
 }
 
 /* A mapping of the pager's own: recorded, named, never managed. */
@@ -405,6 +418,101 @@ static void thread_begin(unsigned int slot)
 	free(p);
 	while (!atomic_load(&P.threads_go) && !P.stopping)
 		usleep(100);
+}
+
+/*
+ * Run fn(a, b) on a pager thread (the scanner) and wait for it: for work
+ * that a program thread asks for (registering what it mapped, forgetting
+ * what it zaps, fetching all back before fork) and that takes locks under
+ * which a fault cannot be resolved (ev_lock: the handlers read faults
+ * under it; evict_lock, regions_lock). A program thread's stack is managed
+ * memory that may be in the pool: doing the work there, it could fault on
+ * its own stack while holding such a lock, and nobody could resolve the
+ * fault (seen as --churn hanging under the interposed mmap). The waiting
+ * caller holds only call_lock, which no thread resolving a fault takes.
+ * Slots are freed by their waiters, so a signal handler that maps memory
+ * while its thread waits here takes another slot instead of waiting on its
+ * own. Runs fn here when this is a pager thread or the scanner is not
+ * serving (starting, stopping).
+ */
+static int on_pager_side(int (*fn)(uintptr_t, uintptr_t), uintptr_t a, uintptr_t b)
+{
+	struct tp_call *c = NULL;
+	uint64_t gen;
+	int rc;
+
+	if (on_pager_thread)
+		return fn(a, b);
+	pthread_mutex_lock(&P.call_lock);
+	for (;;) {
+		unsigned int i;
+
+		if (!P.calls_open) {
+			pthread_mutex_unlock(&P.call_lock);
+			return fn(a, b);
+		}
+		for (i = 0; i < CALL_SLOTS && !c; i++)
+			if (P.calls[i].state == CALL_FREE)
+				c = &P.calls[i];
+		if (c)
+			break;
+		pthread_cond_wait(&P.call_done, &P.call_lock);
+	}
+	gen = ++P.call_gen;
+	*c = (struct tp_call){ .state = CALL_PENDING, .gen = gen, .fn = fn, .a = a, .b = b };
+	pthread_cond_signal(&P.call_work);
+	while (c->state != CALL_DONE)
+		pthread_cond_wait(&P.call_done, &P.call_lock);
+	rc = c->rc;
+	c->state = CALL_FREE;
+	pthread_cond_broadcast(&P.call_done); /* a poster may wait for a slot */
+	pthread_mutex_unlock(&P.call_lock);
+	return rc;
+}
+
+/*
+ * The scanner: serve pending calls, waiting for one until @deadline_ns
+ * (CLOCK_MONOTONIC, like now_ns). With @close, stop serving after the
+ * pending ones (later callers run their work themselves).
+ */
+static void serve_calls(uint64_t deadline_ns, bool close)
+{
+	pthread_mutex_lock(&P.call_lock);
+	for (;;) {
+		struct tp_call *c = NULL;
+		unsigned int i;
+
+		for (i = 0; i < CALL_SLOTS && !c; i++)
+			if (P.calls[i].state == CALL_PENDING)
+				c = &P.calls[i];
+		if (c) {
+			int (*fn)(uintptr_t, uintptr_t) = c->fn;
+			uintptr_t a = c->a, b = c->b;
+			int rc;
+
+			c->state = CALL_RUNNING;
+			pthread_mutex_unlock(&P.call_lock);
+			rc = fn(a, b);
+			pthread_mutex_lock(&P.call_lock);
+			c->rc = rc;
+			c->state = CALL_DONE;
+			pthread_cond_broadcast(&P.call_done);
+			continue;
+		}
+		if (close) {
+			P.calls_open = false;
+			break;
+		}
+		if (P.stopping || now_ns() >= deadline_ns)
+			break;
+		{
+			struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000ull),
+					       .tv_nsec = (long)(deadline_ns % 1000000000ull) };
+
+			pthread_cond_clockwait(&P.call_work, &P.call_lock, CLOCK_MONOTONIC, &ts);
+		}
+	}
+	pthread_mutex_unlock(&P.call_lock);
 }
 
 /* The lowest of the pager's own ranges that overlaps [start, end). */
@@ -666,7 +774,7 @@ static bool range_fully_managed(uintptr_t start, uintptr_t end)
 }
 
 /* Arm every GONE run inside [start, end). Takes ev_lock and regions_lock. */
-int tp_manage_range(uintptr_t start, uintptr_t end)
+static int manage_run(uintptr_t start, uintptr_t end)
 {
 	int rc = 0, rc2;
 
@@ -712,6 +820,33 @@ int tp_manage_range(uintptr_t start, uintptr_t end)
 	}
 	pthread_rwlock_unlock(&P.regions_lock);
 	pthread_mutex_unlock(&P.ev_lock);
+	return rc;
+}
+
+/*
+ * Manage [start, end) except the pager's own memory (its stacks, tables and
+ * staging buffers: a pager thread must never fault on or evict what it
+ * needs to move pages at all), whoever asks: the maps scan, the program's
+ * mmap, tier_pager_manage. The first error is returned.
+ */
+int tp_manage_range(uintptr_t start, uintptr_t end)
+{
+	struct tp_range own;
+	int rc = 0, rc2;
+
+	while (start < end && tp_own_first(start, end, &own)) {
+		if (own.start > start) {
+			rc2 = manage_run(start, own.start);
+			if (rc2 && !rc)
+				rc = rc2;
+		}
+		start = own.end;
+	}
+	if (start < end) {
+		rc2 = manage_run(start, end);
+		if (rc2 && !rc)
+			rc = rc2;
+	}
 	return rc;
 }
 
@@ -1893,12 +2028,8 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 	return n;
 }
 
-int tier_pager_evict(void *addr, size_t len)
+static int evict_here(uintptr_t lo, uintptr_t hi)
 {
-	uintptr_t lo = (uintptr_t)addr & ~(uintptr_t)(PAGE - 1), hi = (uintptr_t)addr + len;
-
-	if (!P.initialised || P.disabled)
-		return -ENODEV;
 	/* batch by batch over the range (the lock is not held across batches:
 	 * the local evictor and faults get their turn) */
 	while (lo < hi && !P.stopping) {
@@ -1928,15 +2059,22 @@ int tier_pager_evict(void *addr, size_t len)
 	return 0;
 }
 
+int tier_pager_evict(void *addr, size_t len)
+{
+	if (!P.initialised || P.disabled)
+		return -ENODEV;
+	return on_pager_side(evict_here, (uintptr_t)addr & ~(uintptr_t)(PAGE - 1),
+			     (uintptr_t)addr + len);
+}
+
 /*
  * Bring the pool pages of [addr, addr+len) back (tierd's "fetch" command:
  * they are hot again), EVICT_BATCH pages per pool read, installed
  * write-protected (a clean copy: evicting it again needs no pool write)
  * with the reference bit set, so local CLOCK keeps them a while.
  */
-int tier_pager_fetch(void *addr, size_t len)
+static int fetch_here(uintptr_t a, uintptr_t hi)
 {
-	uintptr_t a = (uintptr_t)addr & ~(uintptr_t)(PAGE - 1), hi = (uintptr_t)addr + len;
 	struct tier_pool_iov iov[EVICT_BATCH];
 	struct tp_region *rr[EVICT_BATCH];
 	uint64_t idxs[EVICT_BATCH];
@@ -1944,8 +2082,6 @@ int tier_pager_fetch(void *addr, size_t len)
 	unsigned int n, i;
 	int rc = 0, ret = 0;
 
-	if (!P.initialised || P.disabled)
-		return -ENODEV;
 	while (a < hi && !P.stopping && !P.paused) {
 		pthread_mutex_lock(&P.evict_lock); /* the staging buffer */
 		pthread_rwlock_rdlock(&P.regions_lock);
@@ -1992,6 +2128,14 @@ int tier_pager_fetch(void *addr, size_t len)
 			ret = rc;
 	}
 	return ret;
+}
+
+int tier_pager_fetch(void *addr, size_t len)
+{
+	if (!P.initialised || P.disabled)
+		return -ENODEV;
+	return on_pager_side(fetch_here, (uintptr_t)addr & ~(uintptr_t)(PAGE - 1),
+			     (uintptr_t)addr + len);
 }
 
 /*
@@ -2066,17 +2210,31 @@ uintptr_t tp_pick_resident(uint64_t rnd)
  * touched, its pages are adopted as resident all at once, over the
  * limit), also while the evictor waits on a slow or reconnecting pool.
  */
+/*
+ * The maps scanner: a scan and the idle-polling check every 20 ms, and in
+ * between the calls program threads hand over (on_pager_side).
+ */
 static void *scanner_main(void *arg)
 {
-	thread_begin((unsigned int)(uintptr_t)arg);
-	while (!P.stopping) {
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = 20000000 };
+	uint64_t next_tick;
 
-		if (P.opts.scan_maps && !P.paused)
-			tp_scan_tick(&P.scan);
-		tp_idle_poll_tick(now_ns(), P.last_fault_ns);
-		nanosleep(&ts, NULL);
+	thread_begin((unsigned int)(uintptr_t)arg);
+	pthread_mutex_lock(&P.call_lock);
+	P.calls_open = true;
+	pthread_mutex_unlock(&P.call_lock);
+	next_tick = now_ns();
+	while (!P.stopping) {
+		uint64_t now = now_ns();
+
+		if (now >= next_tick) {
+			if (P.opts.scan_maps && !P.paused)
+				tp_scan_tick(&P.scan);
+			tp_idle_poll_tick(now, P.last_fault_ns);
+			next_tick = now_ns() + SCAN_TICK_NS;
+		}
+		serve_calls(next_tick, false);
 	}
+	serve_calls(0, true);
 	return NULL;
 }
 
@@ -2148,12 +2306,10 @@ static void *evictor_main(void *arg)
  * afterwards the pages read as zeros, so pooled copies are dropped.
  * Owned pages are waited for, without the lock.
  */
-void tp_discard_range(uintptr_t start, uintptr_t end)
+static int discard_here(uintptr_t start, uintptr_t end)
 {
 	uintptr_t a;
 
-	if (!tp_is_active())
-		return;
 	pthread_rwlock_wrlock(&P.regions_lock);
 	for (a = start & ~(uintptr_t)(PAGE - 1); a < end; a += PAGE) {
 		struct tp_region *r = region_find(a);
@@ -2194,17 +2350,24 @@ void tp_discard_range(uintptr_t start, uintptr_t end)
 		}
 	}
 	pthread_rwlock_unlock(&P.regions_lock);
+	return 0;
+}
+
+void tp_discard_range(uintptr_t start, uintptr_t end)
+{
+	if (tp_is_active())
+		on_pager_side(discard_here, start, end);
 }
 
 /* ---- fork, shutdown ------------------------------------------------------------- */
 
-int tier_pager_fetch_all(void)
+static int fetch_all_here(uintptr_t unused_a, uintptr_t unused_b)
 {
 	unsigned int ri;
 	int rc = 0;
 
-	if (!P.initialised || P.disabled)
-		return 0;
+	(void)unused_a;
+	(void)unused_b;
 	P.paused = true;
 	pthread_mutex_lock(&P.evict_lock); /* no eviction in flight */
 	pthread_rwlock_rdlock(&P.regions_lock);
@@ -2249,6 +2412,13 @@ int tier_pager_fetch_all(void)
 	return rc;
 }
 
+int tier_pager_fetch_all(void)
+{
+	if (!P.initialised || P.disabled)
+		return 0;
+	return on_pager_side(fetch_all_here, 0, 0);
+}
+
 static void atfork_prepare(void)
 {
 	tier_pager_fetch_all();
@@ -2275,6 +2445,7 @@ void tp_forked_child(void)
 	if (!P.initialised)
 		return;
 	P.disabled = true;
+	P.calls_open = false; /* no scanner in the child */
 	tp_idle_poll_forget();
 	close_fd(&P.uffd);
 	close_fd(&P.stop_fd);
@@ -2692,7 +2863,7 @@ int tier_pager_manage(void *addr, size_t len)
 		return -ENODEV;
 	if ((uintptr_t)addr % PAGE)
 		return -EINVAL;
-	return tp_manage_range((uintptr_t)addr, (uintptr_t)addr + len);
+	return on_pager_side(tp_manage_range, (uintptr_t)addr, (uintptr_t)addr + len);
 }
 
 bool tp_is_active(void)

@@ -104,19 +104,6 @@ int tp_scan_init(struct tp_scan *s)
 	return 0;
 }
 
-static void manage_minus_own(uintptr_t a, uintptr_t b)
-{
-	struct tp_range o;
-
-	while (a < b && tp_own_first(a, b, &o)) {
-		if (o.start > a)
-			tp_manage_range(a, o.start);
-		a = o.end;
-	}
-	if (a < b)
-		tp_manage_range(a, b);
-}
-
 /* Manage [a, b) minus the exclusions (which are few and small). */
 static void manage_minus_excl(struct tp_scan *s, uintptr_t a, uintptr_t b)
 {
@@ -131,7 +118,7 @@ static void manage_minus_excl(struct tp_scan *s, uintptr_t a, uintptr_t b)
 			manage_minus_excl(s, a, e->start);
 		a = e->end;
 	}
-	manage_minus_own(a, b);
+	tp_manage_range(a, b); /* which leaves out the pager's own ranges */
 }
 
 void tp_scan_now(struct tp_scan *s)

@@ -11,7 +11,7 @@
  *
  *   tier-memcheck [--size SIZE] [--threads N] [--rounds N] [--malloc]
  *                 [--fork] [--remap] [--max-resident-mib N] [--zap-behind]
- *                 [--churn]
+ *                 [--churn] [--stack-evict]
  *
  * --malloc  take the memory from malloc in 1 MiB blocks (glibc's arenas and
  *           mmap'ed chunks: memory the pager finds by scanning, not mmap)
@@ -30,6 +30,12 @@
  *           read back before each zap
  * --churn   meanwhile a thread keeps mapping 1 MiB, writing and checking it
  *           and unmapping it (unmap events while faults wait for space)
+ * --stack-evict  meanwhile a thread whose stack is managed memory keeps
+ *           zapping (the interposed madvise) and mapping (the interposed
+ *           mmap) from varying stack depths, while another has the pager
+ *           evict that stack (tier_pager_evict) every 200 us: the pager's
+ *           work for those calls must not fault on the caller's stack while
+ *           holding a lock that resolving the fault needs (it hung so)
  * --grow SIZE  after that, map SIZE more, write every page of it, create
  *           PATH.grown (with --wait-file) and wait for PATH.verify; then
  *           verify both regions (a test takes the pool away meanwhile: new
@@ -60,7 +66,7 @@
 
 static size_t size_bytes = 64ul << 20;
 static unsigned int nr_threads = 4, nr_rounds = 3;
-static bool use_malloc, do_fork, do_remap, zap_behind, churn;
+static bool use_malloc, do_fork, do_remap, zap_behind, churn, stack_evict;
 static uint64_t max_resident_mib;
 static const char *wait_file;
 static size_t grow_bytes;
@@ -264,6 +270,69 @@ static void *churn_main(void *arg)
 	return NULL;
 }
 
+/*
+ * --stack-evict: one step of the caller, @depth bytes deeper than the last,
+ * so that what the interposed calls put on the stack starts at a different
+ * place in a page each time (some of it in pages evicted meanwhile).
+ */
+#define STACKER_STACK (1ul << 20)
+#define STACKER_AREA (64 * PAGE)
+static unsigned char *stacker_stack;
+static int (*pager_evict)(void *, size_t);
+
+static __attribute__((noinline)) uint64_t stacker_step(uint64_t *area, size_t depth, uint64_t n)
+{
+	volatile unsigned char pad[depth + 16];
+	uint64_t *m, i, lost = 0;
+
+	pad[0] = (unsigned char)n;
+	area[(n % (STACKER_AREA / PAGE)) * WORDS] = mix(n);
+	if (area[(n % (STACKER_AREA / PAGE)) * WORDS] != mix(n))
+		lost++;
+	madvise(area, STACKER_AREA, MADV_DONTNEED);
+	for (i = 0; i < STACKER_AREA / 8; i += WORDS)
+		if (area[i])
+			lost++; /* zapped pages must read as zeros */
+	m = mmap(NULL, 4 * 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m != MAP_FAILED) {
+		m[0] = n;
+		if (m[0] != n)
+			lost++;
+		munmap(m, 4 * 65536);
+	}
+	return lost + pad[0] - (unsigned char)n;
+}
+
+static void *stacker_main(void *arg)
+{
+	uint64_t *area = arg, n, lost;
+	uint64_t x = 88172645463325252ull;
+
+	for (n = 0; !stop_monitor; n++) {
+		x = mix(x + n);
+		lost = stacker_step(area, x % (3 * PAGE), n);
+		if (lost && atomic_fetch_add(&mismatches, 1) < 10)
+			fprintf(stderr, "memcheck: stack-evict: step %llu: %llu words wrong\n",
+				(unsigned long long)n, (unsigned long long)lost);
+	}
+	printf("memcheck: stack-evict: %llu steps\n", (unsigned long long)n);
+	return NULL;
+}
+
+static void *stack_evictor_main(void *arg)
+{
+	uint64_t n = 0;
+
+	(void)arg;
+	while (!stop_monitor) {
+		if (pager_evict(stacker_stack, STACKER_STACK) == 0)
+			n++;
+		usleep(200);
+	}
+	printf("memcheck: stack-evict: %llu evictions of the stack\n", (unsigned long long)n);
+	return NULL;
+}
+
 static void *monitor_main(void *arg)
 {
 	while (!stop_monitor) {
@@ -444,9 +513,10 @@ int main(int argc, char **argv)
 		{ "grow", required_argument, NULL, 'g' },
 		{ "zap-behind", no_argument, NULL, 'z' },
 		{ "churn", no_argument, NULL, 'c' },
+		{ "stack-evict", no_argument, NULL, 'S' },
 		{ 0 },
 	};
-	pthread_t mon, zapper, churner;
+	pthread_t mon, zapper, churner, stacker, stack_evictor;
 	void *zap_area = NULL;
 	uint64_t r, bad, last = 0;
 	int c, rc = 0;
@@ -483,6 +553,9 @@ int main(int argc, char **argv)
 		case 'c':
 			churn = true;
 			break;
+		case 'S':
+			stack_evict = true;
+			break;
 		case 'W':
 			wait_file = optarg;
 			break;
@@ -496,7 +569,7 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: tier-memcheck [--size SIZE] [--threads N] [--rounds N] "
 				"[--malloc] [--fork] [--remap] [--max-resident-mib N] "
-				"[--zap-behind] [--churn] "
+				"[--zap-behind] [--churn] [--stack-evict] "
 				"[--wait-file PATH [--grow SIZE]]\n");
 			return 2;
 		}
@@ -522,6 +595,27 @@ int main(int argc, char **argv)
 		pthread_create(&zapper, NULL, zapper_main, zap_area);
 	if (churn)
 		pthread_create(&churner, NULL, churn_main, NULL);
+	if (stack_evict) {
+		pthread_attr_t attr;
+		void *area;
+
+		pager_evict = (int (*)(void *, size_t))dlsym(RTLD_DEFAULT, "tier_pager_evict");
+		/* mapped by the program itself: managed memory (libtierpager's mmap) */
+		stacker_stack = mmap(NULL, STACKER_STACK, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		area = mmap(NULL, STACKER_AREA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+		if (!pager_evict || stacker_stack == MAP_FAILED || area == MAP_FAILED) {
+			fprintf(stderr, "memcheck: --stack-evict needs the pager (tierctl run) "
+					"and memory\n");
+			return 2;
+		}
+		pthread_attr_init(&attr);
+		pthread_attr_setstack(&attr, stacker_stack, STACKER_STACK);
+		pthread_create(&stacker, &attr, stacker_main, area);
+		pthread_attr_destroy(&attr);
+		pthread_create(&stack_evictor, NULL, stack_evictor_main, NULL);
+	}
 	/* measure from here: before, the pager may not have found malloc's memory yet */
 	max_resident_pages = 0;
 	max_rss_anon_kib = 0;
@@ -573,6 +667,10 @@ int main(int argc, char **argv)
 		pthread_join(zapper, NULL);
 	if (churn)
 		pthread_join(churner, NULL);
+	if (stack_evict) {
+		pthread_join(stacker, NULL);
+		pthread_join(stack_evictor, NULL);
+	}
 	if (get_stats) {
 		struct tier_pager_stats s;
 

@@ -17,10 +17,11 @@ $(eval $(call unit_test,test_pager_options,pager/lib/options.c,))
 $(eval $(call program,tier-memcheck,tools/workloads/memcheck.c,-ldl))
 $(eval $(call program,tier-nodecheck,tools/workloads/nodecheck.c,-ldl -lnuma))
 $(eval $(call program,tier-pagebench,tools/bench/pagebench.c,))
+$(eval $(call program,tier-uffd-floor,tools/bench/uffdfloor.c,-lpthread))
 
 # `make bench` builds BENCHES and runs every tools/bench/bench-*.sh;
 # `make bench-pager` runs only this one (writes build/bench/pager.md).
-BENCHES += $(BIN)/tier-pagebench $(LIB)/libtierpager.so $(BIN)/tierctl $(BIN)/tier-memsrv
+BENCHES += $(BIN)/tier-pagebench $(BIN)/tier-uffd-floor $(LIB)/libtierpager.so $(BIN)/tierctl $(BIN)/tier-memsrv
 .PHONY: bench-pager
-bench-pager: $(BIN)/tier-pagebench $(BIN)/tierctl $(BIN)/tier-memsrv $(LIB)/libtierpager.so
+bench-pager: $(BIN)/tier-pagebench $(BIN)/tier-uffd-floor $(BIN)/tierctl $(BIN)/tier-memsrv $(LIB)/libtierpager.so
 	$(Q)tools/bench/bench-pager.sh

@@ -6,6 +6,9 @@
 #   (b) libtierpager with the TCP pool on loopback,
 #   (c) the kernel's own path: a zram swap device and a cgroup v1 memory
 #       limit of the same size,
+#   (f) the floor under any userfaultfd pager here (tier-uffd-floor: one
+#       busy-polling handler answers each fault with UFFDIO_COPY; no pool,
+#       no eviction; random touches only),
 # interleaved in the same run, RUNS times (default 5); medians of each
 # run's mean/p50/p99 and the ratios (a)/(c), (b)/(c). Writes
 # build/bench/pager.md. Everything it sets up (servers, zram device, swap,
@@ -29,7 +32,7 @@ tmp=$(mktemp -d /tmp/tierd-bench-pager.XXXXXX)
 
 die() { echo "bench-pager: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (zram, swapon, cgroups)"
-for f in tier-pagebench tierctl tier-memsrv; do
+for f in tier-pagebench tier-uffd-floor tierctl tier-memsrv; do
 	[ -x "$bin/$f" ] || die "build first: make bench-pager"
 done
 [ -r "$src/build/lib/libtierpager.so" ] || die "build first: make bench-pager"
@@ -110,6 +113,7 @@ run_mode() { # MODE -> prints the bench output
 	tcp) "$bin/tierctl" run --pool "tcp://127.0.0.1:$port" --pool-size $((SIZE_MIB * 2))M \
 		--local-limit ${LIMIT_MIB}M --idle-poll -- "$bin/tier-pagebench" $BENCH_ARGS ;;
 	zram) bash -c "echo \$\$ >$cg/cgroup.procs && exec $bin/tier-pagebench $BENCH_ARGS" ;;
+	floor) "$bin/tier-uffd-floor" --pages "$NRANDOM" --idle-poll ;;
 	esac
 }
 
@@ -117,13 +121,13 @@ field() { # FILE PHASE KEY
 	sed -n "s/^$2 .* $3=\([0-9]*\).*/\1/p" "$1" | head -n 1
 }
 
-modes="shm shm0 tcp zram"
+modes="shm shm0 tcp zram floor"
 for r in $(seq "$RUNS"); do
 	for m in $modes; do
 		f=$tmp/$m.$r.out
 		run_mode "$m" >"$f" 2>"$tmp/$m.$r.err"
 		rc=$?
-		if [ $rc != 0 ] || ! grep -q "bad=0" "$f"; then
+		if [ $rc != 0 ] || ! grep -Eq "bad=0|^random n=[1-9]" "$f"; then
 			cat "$f" "$tmp/$m.$r.err" >&2
 			die "run $r, $m failed (exit $rc)"
 		fi
@@ -137,8 +141,8 @@ med() { # MODE PHASE KEY
 	local r
 	for r in $(seq "$RUNS"); do field "$tmp/$1.$r.out" "$2" "$3"; done | median
 }
-us() { awk -v n="$1" 'BEGIN { printf "%.1f", n / 1000 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+us() { awk -v n="$1" 'BEGIN { if (n == "") print "-"; else printf "%.1f", n / 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 declare -A M
 for m in $modes; do
@@ -170,6 +174,7 @@ sa=$(ratio "${M[shm.seq.mean_ns]}" "${M[zram.seq.mean_ns]}")
 		shm0) name="(a0) pager, shm pool, without --idle-poll" ;;
 		tcp) name="(b) pager, TCP pool (loopback)" ;;
 		zram) name="(c) kernel: zram swap + memcg" ;;
+		floor) name="(f) floor: bare userfaultfd fault, polling handler" ;;
 		esac
 		echo "| $name | $(us "${M[$m.random.mean_ns]}") | $(us "${M[$m.random.p50_ns]}") |" \
 			"$(us "${M[$m.random.p99_ns]}") | $(us "${M[$m.seq.mean_ns]}") |" \
@@ -178,11 +183,12 @@ sa=$(ratio "${M[shm.seq.mean_ns]}" "${M[zram.seq.mean_ns]}")
 	echo
 	echo "| ratio | random mean | random p50 | random p99 | seq mean | seq p50 | seq p99 |"
 	echo "|---|---|---|---|---|---|---|"
-	for m in shm shm0 tcp; do
+	for m in shm shm0 tcp floor; do
 		case $m in
 		shm) name="(a)/(c)" ;;
 		shm0) name="(a0)/(c)" ;;
 		tcp) name="(b)/(c)" ;;
+		floor) name="(f)/(c)" ;;
 		esac
 		line="| $name |"
 		for ph in random seq; do
@@ -196,6 +202,12 @@ sa=$(ratio "${M[shm.seq.mean_ns]}" "${M[zram.seq.mean_ns]}")
 	echo "| goal (a)/(c) | random mean | random p99 | seq mean |"
 	echo "|---|---|---|---|"
 	echo "| | ≤ 0.7 ($(goal "$ra" 0.7)) | ≤ 0.5 ($(goal "$rp" 0.5)) | ≤ 0.25 ($(goal "$sa" 0.25)) |"
+	echo
+	fr=$(ratio "${M[floor.random.mean_ns]}" "${M[zram.random.mean_ns]}")
+	fp=$(ratio "${M[floor.random.p50_ns]}" "${M[zram.random.mean_ns]}")
+	echo "The floor (f) is a fault with nothing else to do; a pager adds its pool"
+	echo "read, its tables and an eviction per fault on top. Floor mean / (c) mean:"
+	echo "$fr; floor p50 / (c) mean: $fp (the random-mean goal needs (a) ≤ 0.7)."
 	echo
 	line="Median of the per-run ratios (a)/(c):"
 	for ph in random seq; do

@@ -24,18 +24,12 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "latency.h"
+
 #define PAGE 4096ul
 #define MAX_SAMPLES (1u << 20)
 
 static uint32_t samples[MAX_SAMPLES];
-
-static inline uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static inline uint64_t rnd(uint64_t *s)
 {
@@ -43,45 +37,6 @@ static inline uint64_t rnd(uint64_t *s)
 	*s ^= *s >> 7;
 	*s ^= *s << 17;
 	return *s;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* How many of the sorted @s are below @v. */
-static size_t count_below(const uint32_t *s, size_t n, uint32_t v)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (s[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static void report(const char *name, uint32_t *s, size_t n)
-{
-	double sum = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		sum += s[i];
-	qsort(s, n, sizeof(*s), cmp_u32);
-	printf("%s n=%zu mean_ns=%.0f p50_ns=%u p90_ns=%u p99_ns=%u p999_ns=%u max_ns=%u "
-	       "over_10us=%zu\n",
-	       name, n, n ? sum / (double)n : 0.0, n ? s[n / 2] : 0, n ? s[n * 90 / 100] : 0,
-	       n ? s[n * 99 / 100] : 0, n ? s[n * 999 / 1000] : 0, n ? s[n - 1] : 0,
-	       n - count_below(s, n, 10000));
-	fflush(stdout);
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -178,7 +133,7 @@ int main(int argc, char **argv)
 		t0 = now_ns();
 		w[1]++;
 		t1 = now_ns();
-		samples[i] = (uint32_t)(t1 - t0 > UINT32_MAX ? UINT32_MAX : t1 - t0);
+		samples[i] = clamp_ns(t1 - t0);
 		counts[p]++;
 	}
 	report("random", samples, (size_t)nr_random);
@@ -192,8 +147,7 @@ int main(int argc, char **argv)
 			w[1]++;
 			t1 = now_ns();
 			if (n < MAX_SAMPLES)
-				samples[n++] =
-				    (uint32_t)(t1 - t0 > UINT32_MAX ? UINT32_MAX : t1 - t0);
+				samples[n++] = clamp_ns(t1 - t0);
 			counts[p]++;
 		}
 	}

@@ -136,7 +136,7 @@ for r in $(seq "$RUNS"); do
 	done
 done
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (!NR) exit; if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 med() { # MODE PHASE KEY
 	local r
 	for r in $(seq "$RUNS"); do field "$tmp/$1.$r.out" "$2" "$3"; done | median

@@ -128,7 +128,6 @@ struct own_range {
 enum { CALL_FREE, CALL_PENDING, CALL_RUNNING, CALL_DONE };
 struct tp_call {
 	int state;
-	uint64_t gen;
 	int (*fn)(uintptr_t a, uintptr_t b);
 	uintptr_t a, b;
 	int rc;
@@ -191,7 +190,6 @@ static struct pager {
 	pthread_mutex_t call_lock;
 	pthread_cond_t call_work, call_done;
 	struct tp_call calls[CALL_SLOTS];
-	uint64_t call_gen;
 	bool calls_open; /* the scanner serves calls */
 	_Atomic bool threads_go;
 	_Atomic bool pool_full; /* victims found, none could go for want of a slot */
@@ -428,7 +426,8 @@ static void thread_begin(unsigned int slot)
  * under it; evict_lock, regions_lock). A program thread's stack is managed
  * memory that may be in the pool: doing the work there, it could fault on
  * its own stack while holding such a lock, and nobody could resolve the
- * fault (seen as --churn hanging under the interposed mmap). The waiting
+ * fault (seen as --churn hanging under the interposed mmap; tier-memcheck
+ * --stack-evict hung 3 runs in 3). The waiting
  * caller holds only call_lock, which no thread resolving a fault takes.
  * Slots are freed by their waiters, so a signal handler that maps memory
  * while its thread waits here takes another slot instead of waiting on its
@@ -438,7 +437,6 @@ static void thread_begin(unsigned int slot)
 static int on_pager_side(int (*fn)(uintptr_t, uintptr_t), uintptr_t a, uintptr_t b)
 {
 	struct tp_call *c = NULL;
-	uint64_t gen;
 	int rc;
 
 	if (on_pager_thread)
@@ -458,8 +456,7 @@ static int on_pager_side(int (*fn)(uintptr_t, uintptr_t), uintptr_t a, uintptr_t
 			break;
 		pthread_cond_wait(&P.call_done, &P.call_lock);
 	}
-	gen = ++P.call_gen;
-	*c = (struct tp_call){ .state = CALL_PENDING, .gen = gen, .fn = fn, .a = a, .b = b };
+	*c = (struct tp_call){ .state = CALL_PENDING, .fn = fn, .a = a, .b = b };
 	pthread_cond_signal(&P.call_work);
 	while (c->state != CALL_DONE)
 		pthread_cond_wait(&P.call_done, &P.call_lock);
@@ -2211,10 +2208,8 @@ uintptr_t tp_pick_resident(uint64_t rnd)
  * memory must be managed before the program fills it (found only once
  * touched, its pages are adopted as resident all at once, over the
  * limit), also while the evictor waits on a slow or reconnecting pool.
- */
-/*
- * The maps scanner: a scan and the idle-polling check every 20 ms, and in
- * between the calls program threads hand over (on_pager_side).
+ * Between scans it serves the calls program threads hand over
+ * (on_pager_side), and withdraws idle polling after a quiet spell.
  */
 static void *scanner_main(void *arg)
 {

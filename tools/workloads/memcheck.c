@@ -582,6 +582,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "memcheck: threads must be 1..64, rounds >= 1\n");
 		return 2;
 	}
+	setvbuf(stdout, NULL, _IOLBF, 0); /* a killed run's log shows how far it got */
 	get_stats =
 	    (void (*)(struct tier_pager_stats *))dlsym(RTLD_DEFAULT, "tier_pager_get_stats");
 	pthread_create(&mon, NULL, monitor_main, NULL);

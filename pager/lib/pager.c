@@ -333,14 +333,20 @@ __attribute__((destructor)) static void pf_dump(void)
 
 /* ---- the pager's own memory ---------------------------------------------- */
 
-static void own_record(void *p, size_t len)
+/* Under own_lock. */
+static void own_record_locked(void *p, size_t len)
 {
-	pthread_mutex_lock(&P.own_lock);
 	if (P.nr_own < MAX_OWN) {
 		P.own[P.nr_own].start = (uintptr_t)p;
 		P.own[P.nr_own].end = (uintptr_t)p + len;
 		P.nr_own++;
 	}
+}
+
+static void own_record(void *p, size_t len)
+{
+	pthread_mutex_lock(&P.own_lock);
+	own_record_locked(p, len);
 	pthread_mutex_unlock(&P.own_lock);
 }
 
@@ -381,14 +387,25 @@ void *tp_own_map(size_t len, bool lock)
 	void *p;
 
 	len = (len + PAGE - 1) & ~(size_t)(PAGE - 1);
+	/*
+	 * Mapped and recorded under own_lock, which tp_own_first takes: a maps
+	 * scan that sees the new mapping finds it recorded and leaves it
+	 * alone. Recorded afterwards, a scan in between could register it,
+	 * and the pager would fault on its own tables or stack while holding
+	 * ev_lock (a hang seen once in CI, a pager thread faulting in
+	 * region_add; this window is a suspect, not established).
+	 */
+	pthread_mutex_lock(&P.own_lock);
 	p = raw_mmap(len, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+	if (p != MAP_FAILED)
+		own_record_locked(p, len);
+	pthread_mutex_unlock(&P.own_lock);
 	if (p == MAP_FAILED)
 		return NULL;
 	prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, len,
 	      (unsigned long)"tierd-pager");
 	if (lock && mlock(p, len))
 		memset(p, 0, len); /* at least populate it */
-	own_record(p, len);
 	return p;
 }
 

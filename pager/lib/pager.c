@@ -451,24 +451,31 @@ static void thread_begin(unsigned int slot)
  * own. Runs fn here when this is a pager thread or the scanner is not
  * serving (starting, stopping).
  */
+/* A call slot in @state, or NULL. Under call_lock. */
+static struct tp_call *call_find(int state)
+{
+	unsigned int i;
+
+	for (i = 0; i < CALL_SLOTS; i++)
+		if (P.calls[i].state == state)
+			return &P.calls[i];
+	return NULL;
+}
+
 static int on_pager_side(int (*fn)(uintptr_t, uintptr_t), uintptr_t a, uintptr_t b)
 {
-	struct tp_call *c = NULL;
+	struct tp_call *c;
 	int rc;
 
 	if (on_pager_thread)
 		return fn(a, b);
 	pthread_mutex_lock(&P.call_lock);
 	for (;;) {
-		unsigned int i;
-
 		if (!P.calls_open) {
 			pthread_mutex_unlock(&P.call_lock);
 			return fn(a, b);
 		}
-		for (i = 0; i < CALL_SLOTS && !c; i++)
-			if (P.calls[i].state == CALL_FREE)
-				c = &P.calls[i];
+		c = call_find(CALL_FREE);
 		if (c)
 			break;
 		pthread_cond_wait(&P.call_done, &P.call_lock);
@@ -493,12 +500,8 @@ static void serve_calls(uint64_t deadline_ns, bool close)
 {
 	pthread_mutex_lock(&P.call_lock);
 	for (;;) {
-		struct tp_call *c = NULL;
-		unsigned int i;
+		struct tp_call *c = call_find(CALL_PENDING);
 
-		for (i = 0; i < CALL_SLOTS && !c; i++)
-			if (P.calls[i].state == CALL_PENDING)
-				c = &P.calls[i];
 		if (c) {
 			int (*fn)(uintptr_t, uintptr_t) = c->fn;
 			uintptr_t a = c->a, b = c->b;
@@ -838,30 +841,35 @@ static int manage_run(uintptr_t start, uintptr_t end)
 }
 
 /*
- * Manage [start, end) except the pager's own memory (its stacks, tables and
- * staging buffers: a pager thread must never fault on or evict what it
- * needs to move pages at all), whoever asks: the maps scan, the program's
- * mmap, tier_pager_manage. The first error is returned.
+ * fn on each piece of [start, end) outside the pager's own memory (its
+ * stacks, tables and staging buffers: a pager thread must never fault on
+ * or evict what it needs to move pages at all); the first error.
  */
-int tp_manage_range(uintptr_t start, uintptr_t end)
+static int outside_own(uintptr_t start, uintptr_t end, int (*fn)(uintptr_t, uintptr_t))
 {
 	struct tp_range own;
 	int rc = 0, rc2;
 
 	while (start < end && tp_own_first(start, end, &own)) {
 		if (own.start > start) {
-			rc2 = manage_run(start, own.start);
+			rc2 = fn(start, own.start);
 			if (rc2 && !rc)
 				rc = rc2;
 		}
 		start = own.end;
 	}
 	if (start < end) {
-		rc2 = manage_run(start, end);
+		rc2 = fn(start, end);
 		if (rc2 && !rc)
 			rc = rc2;
 	}
 	return rc;
+}
+
+/* Manage [start, end), whoever asks: the maps scan, the program's mmap, tier_pager_manage. */
+int tp_manage_range(uintptr_t start, uintptr_t end)
+{
+	return outside_own(start, end, manage_run);
 }
 
 /* ---- events (under ev_lock, from the handler that read them) -------------- */
@@ -2044,35 +2052,31 @@ static unsigned int evict_batch(unsigned int want, uintptr_t lo, uintptr_t hi)
 	return n;
 }
 
-static int evict_here(uintptr_t lo, uintptr_t hi)
+/* Batch by batch over [lo, hi) (the lock is not held across batches: the
+ * local evictor and faults get their turn). */
+static int evict_run(uintptr_t lo, uintptr_t hi)
 {
-	/* batch by batch over the range (the lock is not held across batches:
-	 * the local evictor and faults get their turn) */
 	while (lo < hi && !P.stopping) {
 		uintptr_t end =
 		    hi - lo > (uintptr_t)EVICT_BATCH * PAGE ? lo + EVICT_BATCH * PAGE : hi;
-		struct tp_range own;
 
-		/*
-		 * Never the pager's own memory (tierd cannot tell it by name on
-		 * kernels without CONFIG_ANON_VMA_NAME and may ask): a pager
-		 * thread evicting its own stack waits on itself (seen in
-		 * tier_pool_hotset: the channel thread, under ev_lock).
-		 */
-		if (tp_own_first(lo, end, &own)) {
-			if (own.start > lo) {
-				end = own.start;
-			} else {
-				lo = own.end;
-				continue;
-			}
-		}
 		pthread_mutex_lock(&P.evict_lock);
 		evict_batch(EVICT_BATCH, lo, end);
 		pthread_mutex_unlock(&P.evict_lock);
 		lo = end;
 	}
 	return 0;
+}
+
+/*
+ * Never the pager's own memory (tierd cannot tell it by name on kernels
+ * without CONFIG_ANON_VMA_NAME and may ask): a pager thread evicting its
+ * own stack waits on itself (seen in tier_pool_hotset: the channel thread,
+ * under ev_lock).
+ */
+static int evict_here(uintptr_t lo, uintptr_t hi)
+{
+	return outside_own(lo, hi, evict_run);
 }
 
 int tier_pager_evict(void *addr, size_t len)
